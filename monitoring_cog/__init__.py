@@ -1,0 +1,72 @@
+"""monitoring_cog: drop-in monitoring for discord.py bots.
+
+Command audit log, daily statistics, latency percentiles and health checks, recorded without
+slowing the bot down (records are buffered and written in batches by one background task).
+
+Quick start::
+
+    from monitoring_cog import Database, create_monitoring_system
+
+    db = Database("data/bot.db")
+    cmd_logger, perf_monitor, stats_collector, health_check = create_monitoring_system(db)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .clock import Clock, ManualClock, SystemClock
+from .command_logger import CommandLogger
+from .config import MonitoringConfig, load_config
+from .database import Database
+from .errors import ConfigError, DatabaseUnavailable, MonitoringError, SchemaError
+from .health import HealthCheck
+from .helpers import (
+    clear_old_audit_logs,
+    get_health_report,
+    get_performance_stats,
+    get_statistics_report,
+    log_command_execution,
+)
+from .performance import PerformanceMonitor
+from .records import DM_GUILD_ID
+from .safe import safe_execute
+from .statistics import StatisticsCollector
+from .system import (
+    MonitoringSystem,
+    create_monitoring_system,
+    get_current_system,
+    set_current_system,
+)
+
+__all__ = (
+    "DM_GUILD_ID",
+    "Clock",
+    "CommandLogger",
+    "ConfigError",
+    "Database",
+    "DatabaseUnavailable",
+    "HealthCheck",
+    "ManualClock",
+    "MonitoringConfig",
+    "MonitoringError",
+    "MonitoringSystem",
+    "PerformanceMonitor",
+    "SchemaError",
+    "StatisticsCollector",
+    "SystemClock",
+    "clear_old_audit_logs",
+    "create_monitoring_system",
+    "get_current_system",
+    "get_health_report",
+    "get_performance_stats",
+    "get_statistics_report",
+    "load_config",
+    "log_command_execution",
+    "safe_execute",
+    "set_current_system",
+)
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

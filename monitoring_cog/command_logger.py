@@ -1,0 +1,213 @@
+"""``CommandLogger``: the audit log of executed commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from .database import Database
+from .normalize import (
+    MAX_COMMAND_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_NAME_LENGTH,
+    clean_duration,
+    clean_guild_id,
+    clean_text,
+    clean_user_id,
+)
+from .records import CommandRecord
+from .safe import safe_execute
+from .storage.base import AuditQuery
+
+__all__ = ("CommandLogger",)
+
+_log = logging.getLogger(__name__)
+
+PRUNE_BATCH = 5000
+"""Audit rows deleted per transaction when pruning, so writers and readers get turns."""
+MINUTES_KEPT = 2 * 86400
+"""Per-minute activity (for the health error rate) is kept this many seconds when pruning."""
+
+
+class CommandLogger:
+    """Writes command executions to the audit log and reads them back.
+
+    Logging only queues the row (see :mod:`monitoring_cog.pipeline`); it also feeds the daily
+    rollups: commands, failures, distinct users, per-command latency.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.errors = db.errors
+
+    def log_command_nowait(
+        self,
+        guild_id: str | int | None,
+        guild_name: str | None,
+        user_id: str | int | None,
+        username: str | None,
+        command: str,
+        parameters: dict[str, Any] | None = None,
+        duration: float = 0.0,
+        success: bool = True,
+        error_message: str | None = None,
+        *,
+        error_type: str | None = None,
+        executed_at: float | None = None,
+    ) -> bool:
+        """Synchronous :meth:`log_command`, for code that cannot await. Never raises."""
+        try:
+            seconds = clean_duration(duration, self.errors)
+            name = clean_text(command, MAX_COMMAND_LENGTH) or ""
+            if not name.strip():
+                self.errors.rejected_inputs += 1
+                _log.warning("monitoring: log_command without a command name; not recorded")
+                return False
+            if parameters is not None and not isinstance(parameters, dict):
+                # Untyped callers pass lists or scalars; keep them rather than fail.
+                parameters = {"value": parameters}  # type: ignore[unreachable]
+            record = CommandRecord(
+                guild_id=clean_guild_id(guild_id),
+                guild_name=clean_text(guild_name, MAX_NAME_LENGTH),
+                user_id=clean_user_id(user_id),
+                username=clean_text(username, MAX_NAME_LENGTH),
+                command=name.strip(),
+                # A copy, so the caller mutating its dict later does not change the record.
+                parameters=dict(parameters) if parameters else None,
+                duration=seconds,
+                success=bool(success),
+                error_type=clean_text(error_type, MAX_NAME_LENGTH),
+                error_message=clean_text(error_message, MAX_ERROR_LENGTH),
+                executed_at=(
+                    executed_at if executed_at is not None else self.db.clock.time() - seconds
+                ),
+            )
+            return self.db.submit(record)
+        except Exception as exc:
+            self.errors.record("CommandLogger.log_command", exc)
+            _log.exception("monitoring: log_command failed")
+            return False
+
+    @safe_execute(default=False)
+    async def log_command(
+        self,
+        guild_id: str | int | None,
+        guild_name: str | None,
+        user_id: str | int | None,
+        username: str | None,
+        command: str,
+        parameters: dict[str, Any] | None = None,
+        duration: float = 0.0,
+        success: bool = True,
+        error_message: str | None = None,
+        *,
+        error_type: str | None = None,
+        executed_at: float | None = None,
+    ) -> bool:
+        """Record one command execution in the audit log.
+
+        Returns as soon as the row is queued (it is written within ``flush_interval``); any
+        read made afterwards through this library sees it.
+
+        Parameters
+        ----------
+        guild_id, guild_name:
+            The guild, registered automatically on first sight. ``None`` means a direct
+            message (recorded under the guild id ``"dm"``).
+        user_id, username:
+            Who ran the command. Ids may be ``int`` or ``str``; they are stored as text.
+        command:
+            The command's name (qualified name for subcommands, e.g. ``"stats weekly"``).
+        parameters:
+            The arguments as given; stored as JSON (values JSON cannot hold are stored as text).
+        duration:
+            Seconds from start to end; clamped to ``[0, 86400]``.
+        success, error_message, error_type:
+            The outcome; on failure the error's message and class name.
+        executed_at:
+            When the command started, as epoch seconds; defaults to now minus ``duration``.
+
+        Returns
+        -------
+        bool
+            ``True`` if queued, ``False`` if dropped (buffer full, invalid input, closed).
+        """
+        return self.log_command_nowait(
+            guild_id,
+            guild_name,
+            user_id,
+            username,
+            command,
+            parameters,
+            duration,
+            success,
+            error_message,
+            error_type=error_type,
+            executed_at=executed_at,
+        )
+
+    @safe_execute(default_factory=list)
+    async def get_recent_commands(
+        self,
+        guild_id: str | int | None = None,
+        *,
+        user_id: str | int | None = None,
+        command: str | None = None,
+        failed_only: bool = False,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """The most recent audit rows (Command Log Entry dicts), newest first.
+
+        Filters combine: a guild (``None`` for all), a user, a command name, failures only.
+        Returns ``[]`` if the database cannot be read.
+        """
+        await self.db.flush()
+        storage = await self.db.storage()
+        return await storage.audit_logs(
+            AuditQuery(
+                guild_id=None if guild_id is None else clean_guild_id(guild_id),
+                user_id=None if user_id is None else clean_user_id(user_id),
+                command=command,
+                failed_only=failed_only,
+                limit=limit,
+            )
+        )
+
+    async def get_user_commands(
+        self, user_id: str | int, guild_id: str | int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """A user's most recent commands, newest first (``[]`` on error)."""
+        return await self.get_recent_commands(guild_id, user_id=user_id, limit=limit)
+
+    async def get_failed_commands(
+        self, guild_id: str | int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The most recent failed commands, newest first (``[]`` on error)."""
+        return await self.get_recent_commands(guild_id, failed_only=True, limit=limit)
+
+    @safe_execute(default=0)
+    async def clear_old_logs(self, days: int = 30) -> int:
+        """Delete audit rows older than ``days`` days; return how many were deleted.
+
+        Rollups are kept, so reports and performance statistics are unchanged. Rows go in
+        batches of 5000, each its own short transaction, so recording carries on meanwhile.
+        Returns 0 on error.
+        """
+        if days < 0:
+            raise ValueError(f"days must be >= 0, got {days}")
+        await self.db.flush()
+        storage = await self.db.storage()
+        now = self.db.clock.time()
+        cutoff = now - days * 86400
+        deleted = 0
+        while True:
+            removed = await storage.prune_audit_logs(cutoff, PRUNE_BATCH)
+            deleted += removed
+            if removed < PRUNE_BATCH:
+                break
+            await asyncio.sleep(0)
+        await storage.prune_minutes(now - MINUTES_KEPT)
+        if deleted:
+            _log.info("monitoring: pruned %d audit rows older than %d days", deleted, days)
+        return deleted

@@ -1,0 +1,301 @@
+"""Typed, frozen configuration read from a TOML file.
+
+Every key, its default and its meaning is documented in ``config.example.toml``. An unknown key, a
+value of the wrong type or out of range raises :class:`~monitoring_cog.errors.ConfigError` naming
+the file, the key and what was expected, so a bad config fails at start-up, not in the middle of a
+command.
+
+Where the file comes from (:func:`resolve_config_path`): the environment variable
+``MONITORING_CONFIG`` names it; without it ``./config.toml`` is used if present; else defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+__all__ = (
+    "CONFIG_ENV_VAR",
+    "DatabaseConfig",
+    "HealthConfig",
+    "MonitoringConfig",
+    "RecordingConfig",
+    "RetentionConfig",
+    "ThresholdsConfig",
+    "load_config",
+    "resolve_config_path",
+)
+
+CONFIG_ENV_VAR = "MONITORING_CONFIG"
+DEFAULT_CONFIG_FILE = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    """``[database]``: where records are stored."""
+
+    path: str = "data/monitoring.db"
+    """SQLite file; missing parent folders are created."""
+    busy_timeout_ms: int = 5000
+    """How long SQLite waits for a lock held by another connection before failing a write."""
+
+    def __post_init__(self) -> None:
+        _require(self.path.strip() != "", "database.path", "a non-empty file path", self.path)
+        _require(
+            self.busy_timeout_ms >= 0,
+            "database.busy_timeout_ms",
+            "an integer >= 0",
+            self.busy_timeout_ms,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """``[recording]``: the in-memory buffer and the writer that flushes it."""
+
+    flush_interval: float = 1.0
+    """Seconds between flushes of the buffer to the database."""
+    batch_size: int = 1000
+    """Records written per transaction; a full batch is flushed without waiting for the interval."""
+    max_queue: int = 100_000
+    """Records held in memory at most; past it new records are dropped and counted."""
+    retry_backoff_max: float = 30.0
+    """Longest wait, in seconds, between retries of a failed write."""
+
+    def __post_init__(self) -> None:
+        _require(
+            self.flush_interval > 0, "recording.flush_interval", "a number > 0", self.flush_interval
+        )
+        _require(self.batch_size >= 1, "recording.batch_size", "an integer >= 1", self.batch_size)
+        _require(self.max_queue >= 1, "recording.max_queue", "an integer >= 1", self.max_queue)
+        _require(
+            self.retry_backoff_max > 0,
+            "recording.retry_backoff_max",
+            "a number > 0",
+            self.retry_backoff_max,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdsConfig:
+    """``[thresholds]``: durations, in seconds, past which an operation counts as slow."""
+
+    command_slow: float = 2.0
+    voice_connect_slow: float = 5.0
+    response_slow: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("command_slow", "voice_connect_slow", "response_slow"):
+            value = getattr(self, name)
+            _require(value > 0, f"thresholds.{name}", "a number of seconds > 0", value)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    """``[health]``: what the health check measures and where its statuses change."""
+
+    check_interval: float = 300.0
+    """Seconds between background health checks (used by the cog)."""
+    history_size: int = 100
+    """Health reports kept in memory."""
+    error_rate_window: float = 3600.0
+    """Seconds of recent commands over which the error rate is computed."""
+    error_rate_min_commands: int = 10
+    """Below this many commands in the window the error rate is reported but always healthy."""
+    error_rate_warning: float = 0.05
+    error_rate_critical: float = 0.20
+    memory_warning_mb: float = 512.0
+    memory_critical_mb: float = 1024.0
+    cpu_warning_percent: float = 70.0
+    cpu_critical_percent: float = 90.0
+    database_slow_seconds: float = 0.5
+    """A database round trip slower than this makes the database ``slow``."""
+
+    def __post_init__(self) -> None:
+        _require(
+            self.check_interval > 0, "health.check_interval", "a number > 0", self.check_interval
+        )
+        _require(
+            self.history_size >= 1, "health.history_size", "an integer >= 1", self.history_size
+        )
+        _require(
+            self.error_rate_window > 0,
+            "health.error_rate_window",
+            "a number > 0",
+            self.error_rate_window,
+        )
+        _require(
+            self.error_rate_min_commands >= 0,
+            "health.error_rate_min_commands",
+            "an integer >= 0",
+            self.error_rate_min_commands,
+        )
+        _ordered("health.error_rate", self.error_rate_warning, self.error_rate_critical, 1.0)
+        _ordered("health.memory", self.memory_warning_mb, self.memory_critical_mb, None, "_mb")
+        _ordered(
+            "health.cpu", self.cpu_warning_percent, self.cpu_critical_percent, None, "_percent"
+        )
+        _require(
+            self.database_slow_seconds > 0,
+            "health.database_slow_seconds",
+            "a number > 0",
+            self.database_slow_seconds,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    """``[retention]``: how long audit rows are kept (rollups, and so reports, stay)."""
+
+    audit_days: int = 30
+    """Audit rows older than this many days may be pruned; 0 keeps them forever."""
+
+    def __post_init__(self) -> None:
+        _require(self.audit_days >= 0, "retention.audit_days", "an integer >= 0", self.audit_days)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringConfig:
+    """The whole configuration. Build it with :func:`load_config` or directly in code."""
+
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
+    thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    source: str | None = field(default=None, compare=False)
+    """The file this config was read from, if any (not a TOML key)."""
+
+
+def resolve_config_path(
+    environ: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Path | None:
+    """The config file to read: ``$MONITORING_CONFIG``, else ``./config.toml`` if it exists.
+
+    Returns ``None`` when neither applies (the defaults are used). A ``MONITORING_CONFIG`` that
+    names a missing file is an error, not a silent fall-back to defaults.
+    """
+    env = os.environ if environ is None else environ
+    named = env.get(CONFIG_ENV_VAR)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV_VAR}={named}: no such config file")
+        return path
+    local = (cwd or Path.cwd()) / DEFAULT_CONFIG_FILE
+    return local if local.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> MonitoringConfig:
+    """Read and validate a config file.
+
+    Parameters
+    ----------
+    path:
+        The TOML file. ``None`` resolves it with :func:`resolve_config_path`; when that finds
+        nothing, the defaults are returned.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not valid TOML, a key is unknown, or a value has the wrong type or
+        is out of range. The message names the file and the key.
+    """
+    resolved = Path(path) if path is not None else resolve_config_path()
+    if resolved is None:
+        return MonitoringConfig()
+    try:
+        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{resolved}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{resolved}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{resolved}: not valid TOML: {exc}") from None
+    try:
+        config = config_from_mapping(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{resolved}: {exc}") from None
+    return dataclasses.replace(config, source=str(resolved))
+
+
+def config_from_mapping(raw: Mapping[str, Any]) -> MonitoringConfig:
+    """Build a :class:`MonitoringConfig` from parsed TOML (or any nested mapping)."""
+    return _build(MonitoringConfig, raw, prefix="")
+
+
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], raw: Mapping[str, Any], prefix: str) -> _T:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
+        allowed = ", ".join(sorted(known))
+        raise ConfigError(f"unknown key {prefix}{unknown[0]!s} in {where} (known keys: {allowed})")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = f"{prefix}{name}"
+        expected = hints[name]
+        if dataclasses.is_dataclass(expected):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{key}: expected a table [{key}], got {_describe(value)}")
+            values[name] = _build(expected, value, prefix=f"{key}.")  # type: ignore[arg-type]
+        else:
+            values[name] = _coerce(key, value, expected)
+    return cls(**values)
+
+
+def _coerce(key: str, value: Any, expected: Any) -> Any:
+    if isinstance(expected, types.UnionType) or typing.get_origin(expected) is typing.Union:
+        options = [t for t in typing.get_args(expected) if t is not type(None)]
+        expected = options[0]
+    # bool is an int in Python; a TOML `true` where a number is expected is still a mistake.
+    if expected is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if expected is str and isinstance(value, str):
+        return value
+    if expected is bool and isinstance(value, bool):
+        return value
+    names = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
+    raise ConfigError(f"{key}: expected {names.get(expected, expected)}, got {_describe(value)}")
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _require(ok: bool, key: str, expected: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: expected {expected}, got {_describe(value)}")
+
+
+def _ordered(
+    prefix: str, warning: float, critical: float, upper: float | None, suffix: str = ""
+) -> None:
+    low, high = f"{prefix}_warning{suffix}", f"{prefix}_critical{suffix}"
+    _require(
+        warning > 0 and (upper is None or warning <= upper),
+        low,
+        f"a number in (0, {upper}]" if upper is not None else "a number > 0",
+        warning,
+    )
+    _require(
+        critical >= warning and (upper is None or critical <= upper),
+        high,
+        f"a number >= {low} ({warning})" + (f" and <= {upper}" if upper else ""),
+        critical,
+    )

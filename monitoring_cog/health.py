@@ -1,0 +1,228 @@
+"""``HealthCheck``: memory, CPU, database, error rate and recording, with an overall status.
+
+Component statuses: ``healthy``, ``warning``, ``critical`` (memory, CPU, error rate, recording),
+``healthy``, ``slow``, ``error`` (database).
+
+Overall status rule:
+
+- ``unhealthy`` if any component is ``critical`` or ``error`` (the database cannot be reached,
+  memory or CPU or the error rate is past its critical threshold, records are being lost);
+- ``degraded`` if any component is ``warning`` or ``slow``;
+- ``healthy`` otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import psutil
+
+from .database import Database
+from .normalize import clean_guild_id
+from .safe import safe_execute
+
+__all__ = ("HealthCheck", "ProcessSampler", "overall_status")
+
+_log = logging.getLogger(__name__)
+
+_MB = 1024 * 1024
+_SEVERITY = {"healthy": 0, "warning": 1, "slow": 1, "critical": 2, "error": 2}
+
+
+class ProcessSampler(Protocol):
+    """What the health check reads from the process; :class:`psutil.Process` fits."""
+
+    def memory_info(self) -> Any: ...
+
+    def memory_percent(self) -> float: ...
+
+    def cpu_percent(self, interval: float | None = None) -> float: ...
+
+    def cpu_times(self) -> Any: ...
+
+
+def overall_status(statuses: list[str]) -> str:
+    """Combine component statuses by the module's rule."""
+    worst = max((_SEVERITY.get(s, 2) for s in statuses), default=0)
+    return ("healthy", "degraded", "unhealthy")[worst]
+
+
+def _level(value: float, warning: float, critical: float) -> str:
+    if value >= critical:
+        return "critical"
+    if value >= warning:
+        return "warning"
+    return "healthy"
+
+
+class HealthCheck:
+    """Checks the bot's health and keeps the most recent reports.
+
+    Parameters
+    ----------
+    db:
+        The database to check (and whose recorder and error counts are reported).
+    process:
+        Where memory and CPU figures come from; defaults to this process (psutil). Inject a
+        fake to test thresholds.
+    """
+
+    def __init__(self, db: Database, *, process: ProcessSampler | None = None) -> None:
+        self.db = db
+        self.errors = db.errors
+        self.config = db.config.health
+        self.process: ProcessSampler = process if process is not None else psutil.Process()
+        # psutil's first cpu_percent() call only starts the measurement; prime it now so the
+        # first real check reports the CPU used since start-up rather than 0.0.
+        self.process.cpu_percent(None)
+        self.started_at = db.clock.time()
+        self.history: deque[dict[str, Any]] = deque(maxlen=self.config.history_size)
+        """The most recent full reports, oldest first."""
+        self._dropped_seen = 0
+
+    @safe_execute(default_factory=lambda: {"status": "error"})
+    async def check_memory(self) -> dict[str, Any]:
+        """Process memory: ``rss_mb``, ``vms_mb``, ``percent`` (of the machine), ``status``."""
+        info = self.process.memory_info()
+        rss_mb = info.rss / _MB
+        return {
+            "rss_mb": round(rss_mb, 2),
+            "vms_mb": round(info.vms / _MB, 2),
+            "percent": round(float(self.process.memory_percent()), 2),
+            "status": _level(rss_mb, self.config.memory_warning_mb, self.config.memory_critical_mb),
+        }
+
+    @safe_execute(default_factory=lambda: {"status": "error"})
+    async def check_cpu(self) -> dict[str, Any]:
+        """Process CPU since the previous check: ``percent`` (100 = one full core), times."""
+        percent = float(self.process.cpu_percent(None))
+        times = self.process.cpu_times()
+        return {
+            "percent": round(percent, 2),
+            "user_time": round(float(times.user), 3),
+            "system_time": round(float(times.system), 3),
+            "status": _level(
+                percent, self.config.cpu_warning_percent, self.config.cpu_critical_percent
+            ),
+        }
+
+    async def check_database(self) -> dict[str, Any]:
+        """Database: ``connected``, ``response_time`` (s), ``server_count``, size, ``status``.
+
+        ``status`` is ``healthy``, ``slow`` (round trip over ``database_slow_seconds``) or
+        ``error`` (cannot connect, or queued records cannot be written). Never raises.
+        """
+        clock = self.db.clock
+        try:
+            await self.db.flush()
+            storage = await self.db.storage()
+            start = clock.monotonic()
+            await storage.ping()
+            response_time = max(0.0, clock.monotonic() - start)
+            servers = await storage.server_count()
+            size = await storage.size_bytes()
+        except Exception as exc:
+            _log.warning("monitoring: database check failed: %s: %s", type(exc).__name__, exc)
+            return {
+                "connected": False,
+                "response_time": None,
+                "server_count": 0,
+                "database_size_mb": 0.0,
+                "status": "error",
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        slow = response_time > self.config.database_slow_seconds
+        return {
+            "connected": True,
+            "response_time": round(response_time, 6),
+            "server_count": servers,
+            "database_size_mb": round(size / _MB, 3),
+            "status": "slow" if slow else "healthy",
+        }
+
+    @safe_execute(default_factory=lambda: {"status": "error"})
+    async def check_error_rate(self, guild_id: str | int | None = None) -> dict[str, Any]:
+        """Failed / total commands over the last ``error_rate_window`` seconds.
+
+        Below ``error_rate_min_commands`` commands the rate is reported but the status stays
+        ``healthy``: two failures out of three commands is not an outage.
+        """
+        await self.db.flush()
+        storage = await self.db.storage()
+        window = self.config.error_rate_window
+        guild = None if guild_id is None else clean_guild_id(guild_id)
+        total, failed = await storage.recent_activity(self.db.clock.time() - window, guild)
+        rate = failed / total if total else 0.0
+        status = "healthy"
+        if total >= max(1, self.config.error_rate_min_commands):
+            status = _level(rate, self.config.error_rate_warning, self.config.error_rate_critical)
+        return {
+            "total_commands": total,
+            "failed_commands": failed,
+            "error_rate": round(rate, 4),
+            "window_seconds": window,
+            "status": status,
+        }
+
+    def check_recording(self) -> dict[str, Any]:
+        """The recording pipeline: queued, written, dropped records and write failures.
+
+        ``critical`` while writes fail; ``warning`` if records were dropped since the last check.
+        """
+        stats = self.db.recorder.stats()
+        dropped_since = stats["dropped"] - self._dropped_seen
+        self._dropped_seen = stats["dropped"]
+        status = "healthy"
+        if dropped_since:
+            status = "warning"
+        if stats["failing"]:
+            status = "critical"
+        return {**stats, "dropped_since_last_check": dropped_since, "status": status}
+
+    async def get_full_health_report(self, guild_id: str | int | None = None) -> dict[str, Any]:
+        """Every check at once, plus ``overall_status``; kept in :attr:`history`. Never raises.
+
+        ``guild_id`` narrows the error rate to one guild; the rest is process-wide.
+        """
+        try:
+            memory = await self.check_memory()
+            database = await self.check_database()
+            cpu = await self.check_cpu()
+            errors = await self.check_error_rate(guild_id)
+            recording = self.check_recording()
+            statuses = [
+                memory["status"],
+                database["status"],
+                cpu["status"],
+                errors["status"],
+                recording["status"],
+            ]
+            report = {
+                "timestamp": datetime.fromtimestamp(self.db.clock.time(), UTC).isoformat(),
+                "overall_status": overall_status(statuses),
+                "memory": memory,
+                "database": database,
+                "cpu": cpu,
+                "error_rate": errors,
+                "recording": recording,
+                "internal_errors": self.errors.snapshot(),
+                "uptime_seconds": round(max(0.0, self.db.clock.time() - self.started_at), 3),
+            }
+        except Exception as exc:
+            self.errors.record("HealthCheck.get_full_health_report", exc)
+            _log.exception("monitoring: health report failed")
+            report = {
+                "timestamp": datetime.now(UTC).isoformat(),
+                "overall_status": "unhealthy",
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        self.history.append(report)
+        return report
+
+    def get_health_history(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The most recent reports, oldest first (at most ``limit``)."""
+        items = list(self.history)
+        return items[-limit:] if limit else items

@@ -1,0 +1,92 @@
+"""Cleaning values from callers before they are recorded.
+
+Ids may arrive as ``int`` or ``str``; names may be ``None``, huge, or carry control characters;
+durations may be negative, NaN or infinite. Each is turned into something safe to store, within
+the documented limits, and every correction is counted (``ErrorCounter.rejected_inputs``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from .records import DM_GUILD_ID
+from .safe import ErrorCounter
+
+__all__ = (
+    "MAX_COMMAND_LENGTH",
+    "MAX_DURATION",
+    "MAX_ERROR_LENGTH",
+    "MAX_NAME_LENGTH",
+    "clean_duration",
+    "clean_guild_id",
+    "clean_text",
+    "clean_user_id",
+)
+
+_log = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 100
+"""Longest guild name or user name stored (Discord allows 100 and 32)."""
+MAX_COMMAND_LENGTH = 100
+"""Longest command name stored (a qualified slash command name is at most 3 x 32 + 2)."""
+MAX_ERROR_LENGTH = 1000
+"""Longest error message stored."""
+MAX_ID_LENGTH = 64
+MAX_DURATION = 86_400.0
+"""Durations are clamped to [0, one day]."""
+
+_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n"}
+_CONTROL[127] = None
+
+
+def clean_text(value: Any, limit: int) -> str | None:
+    """``value`` as text without control characters, trimmed to ``limit``; ``None`` stays."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if not text.isprintable():
+        text = text.translate(_CONTROL)
+    # Lone surrogates cannot be encoded for storage.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text[: limit - 1] + "…" if len(text) > limit else text
+
+
+def clean_guild_id(value: Any) -> str:
+    """A guild id as text; ``None`` or empty means a direct message (:data:`DM_GUILD_ID`)."""
+    if value is None:
+        return DM_GUILD_ID
+    text = clean_text(value, MAX_ID_LENGTH) or ""
+    text = text.strip()
+    return text or DM_GUILD_ID
+
+
+def clean_user_id(value: Any) -> str:
+    """A user id as text; ``None`` or empty becomes ``"unknown"``."""
+    text = (clean_text(value, MAX_ID_LENGTH) or "").strip() if value is not None else ""
+    return text or "unknown"
+
+
+def clean_duration(value: Any, errors: ErrorCounter | None = None) -> float:
+    """A duration in seconds, clamped to ``[0, MAX_DURATION]``; junk becomes 0.0 (counted)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if math.isnan(seconds):
+        _reject(errors, "monitoring: duration %r is not a number; recorded as 0", value)
+        return 0.0
+    if seconds < 0:
+        _reject(errors, "monitoring: duration %r is negative; recorded as 0", value)
+        return 0.0
+    if seconds > MAX_DURATION:
+        _reject(errors, "monitoring: duration %r exceeds one day; clamped", value)
+        return MAX_DURATION
+    return seconds
+
+
+def _reject(errors: ErrorCounter | None, message: str, value: Any) -> None:
+    if errors is not None:
+        errors.rejected_inputs += 1
+    _log.warning(message, value)

@@ -1,0 +1,135 @@
+"""The storage interface every backend implements.
+
+The collector classes speak only to this interface: one write (a whole :class:`WriteBatch` in a
+single transaction) and a handful of reads over the rollups. A backend owns its connection, its
+SQL dialect and its migrations; nothing above it knows which database it is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from ..rollups import WriteBatch
+
+__all__ = ("AuditQuery", "CommandTotals", "DayTotals", "Storage")
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """A guild's (or every guild's) figures for one UTC day."""
+
+    day: date
+    songs_played: int = 0
+    playtime: float = 0.0
+    skips: int = 0
+    pauses: int = 0
+    commands: int = 0
+    failed_commands: int = 0
+    unique_users: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTotals:
+    """One command's figures summed over a range of days."""
+
+    command: str
+    count: int
+    failures: int
+    duration_sum: float
+    duration_min: float
+    duration_max: float
+    buckets: dict[int, int] = field(default_factory=dict)
+    """Latency histogram (bucket index -> count); empty unless asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters for reading audit rows back, newest first."""
+
+    guild_id: str | None = None
+    user_id: str | None = None
+    command: str | None = None
+    failed_only: bool = False
+    since: float | None = None
+    limit: int = 50
+
+
+class Storage(ABC):
+    """A database that monitoring_cog can record into and report from."""
+
+    dialect: ClassVar[str]
+    """Name of the SQL dialect; also the folder of its migrations."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the data lives (a file path or a URL without its password), for messages."""
+
+    @property
+    @abstractmethod
+    def is_connected(self) -> bool:
+        """Whether :meth:`connect` succeeded and :meth:`close` has not been called since."""
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the connection and apply pending migrations.
+
+        Raises :class:`~monitoring_cog.errors.DatabaseUnavailable` or
+        :class:`~monitoring_cog.errors.SchemaError`.
+        """
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the connection. Safe to call twice."""
+
+    @abstractmethod
+    async def schema_version(self) -> int:
+        """The migration version the database is at."""
+
+    @abstractmethod
+    async def write(self, batch: WriteBatch) -> None:
+        """Store a whole batch in one transaction: all of it, or (on error) none of it."""
+
+    @abstractmethod
+    async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
+        """Per-day figures for days ``first`` to ``last`` inclusive that have any data.
+
+        ``guild_id`` None sums every guild (distinct users are then counted per guild).
+        """
+
+    @abstractmethod
+    async def command_totals(
+        self, guild_id: str | None, first: date, last: date, *, with_buckets: bool = False
+    ) -> list[CommandTotals]:
+        """Per-command figures over days ``first`` to ``last``, most used first."""
+
+    @abstractmethod
+    async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
+        """``(commands, failures)`` recorded from epoch second ``since`` on (minute precision)."""
+
+    @abstractmethod
+    async def audit_logs(self, query: AuditQuery) -> list[dict[str, Any]]:
+        """Audit rows matching ``query`` as Command Log Entry dicts, newest first."""
+
+    @abstractmethod
+    async def prune_audit_logs(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` audit rows older than ``before``; return how many went."""
+
+    @abstractmethod
+    async def prune_minutes(self, before: float) -> int:
+        """Delete per-minute activity older than ``before``; return how many rows went."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """A minimal round trip to the database."""
+
+    @abstractmethod
+    async def server_count(self) -> int:
+        """Number of registered guilds."""
+
+    @abstractmethod
+    async def size_bytes(self) -> int:
+        """Space the database takes."""

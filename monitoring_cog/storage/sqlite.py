@@ -1,0 +1,449 @@
+"""The embedded SQLite backend (aiosqlite): WAL, ``synchronous=NORMAL``, a busy timeout.
+
+SQLite runs its statements on aiosqlite's worker thread, so the event loop never waits on disk.
+Writes are serialised by a lock held only by the writer, migrations and pruning, never by a
+command's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..clock import Clock, SystemClock
+from ..errors import DatabaseUnavailable, SchemaError
+from ..rollups import WriteBatch
+from .base import AuditQuery, CommandTotals, DayTotals, Storage
+from .migrations import load_migrations
+
+__all__ = ("SQLiteStorage",)
+
+_log = logging.getLogger(__name__)
+
+_UPSERT_SERVER = """
+INSERT INTO servers (guild_id, guild_name, first_seen, last_seen) VALUES (?, ?, ?, ?)
+ON CONFLICT (guild_id) DO UPDATE SET
+    guild_name = COALESCE(excluded.guild_name, servers.guild_name),
+    last_seen = MAX(servers.last_seen, excluded.last_seen)
+"""
+_INSERT_AUDIT = """
+INSERT INTO audit_logs (guild_id, guild_name, user_id, username, command, parameters, duration,
+                        success, error_type, error_message, executed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_UPSERT_DAY = """
+INSERT INTO bot_stats (guild_id, day, songs_played, playtime, skips, pauses, commands,
+                       failed_commands)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day) DO UPDATE SET
+    songs_played = songs_played + excluded.songs_played,
+    playtime = playtime + excluded.playtime,
+    skips = skips + excluded.skips,
+    pauses = pauses + excluded.pauses,
+    commands = commands + excluded.commands,
+    failed_commands = failed_commands + excluded.failed_commands
+"""
+_UPSERT_USER = """
+INSERT INTO daily_users (guild_id, day, user_id, commands) VALUES (?, ?, ?, ?)
+ON CONFLICT (guild_id, day, user_id) DO UPDATE SET commands = commands + excluded.commands
+"""
+_UPSERT_COMMAND = """
+INSERT INTO command_stats (guild_id, day, command, count, failures, duration_sum, duration_min,
+                           duration_max)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day, command) DO UPDATE SET
+    count = count + excluded.count,
+    failures = failures + excluded.failures,
+    duration_sum = duration_sum + excluded.duration_sum,
+    duration_min = MIN(duration_min, excluded.duration_min),
+    duration_max = MAX(duration_max, excluded.duration_max)
+"""
+_UPSERT_LATENCY = """
+INSERT INTO command_latency (guild_id, day, command, bucket, count) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day, command, bucket) DO UPDATE SET count = count + excluded.count
+"""
+_UPSERT_MINUTE = """
+INSERT INTO command_minutes (minute, guild_id, commands, failures) VALUES (?, ?, ?, ?)
+ON CONFLICT (minute, guild_id) DO UPDATE SET
+    commands = commands + excluded.commands,
+    failures = failures + excluded.failures
+"""
+
+
+class SQLiteStorage(Storage):
+    """Storage in one SQLite file.
+
+    Parameters
+    ----------
+    path:
+        The database file, or ``":memory:"``.
+    busy_timeout_ms:
+        How long a write waits for another connection's lock before failing (and being retried).
+    """
+
+    dialect = "sqlite"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_ms: int = 5000,
+        clock: Clock | None = None,
+    ) -> None:
+        self._path = str(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._clock = clock or SystemClock()
+        self._conn: aiosqlite.Connection | None = None
+        self._tx_lock = asyncio.Lock()
+
+    @property
+    def location(self) -> str:
+        return self._path
+
+    @property
+    def is_connected(self) -> bool:
+        return self._conn is not None
+
+    async def connect(self) -> None:
+        if self._conn is not None:
+            return
+        try:
+            conn = await aiosqlite.connect(self._path, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise DatabaseUnavailable(f"{self._path}: cannot open SQLite database: {exc}") from exc
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if self._path != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await self._migrate(conn)
+        except SchemaError:
+            await conn.close()
+            raise
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise DatabaseUnavailable(
+                f"{self._path}: cannot use as a SQLite database: {exc}"
+            ) from exc
+        self._conn = conn
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        migrations = load_migrations(self.dialect)
+        latest = migrations[-1].version if migrations else 0
+        # BEGIN IMMEDIATE takes the write lock first, so two processes starting on one new file
+        # migrate it once: the second sees the version the first recorded.
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            current = await _version(conn)
+            if current > latest:
+                raise SchemaError(
+                    f"{self._path}: database schema is at version {current}, newer than this "
+                    f"monitoring_cog supports ({latest}); upgrade monitoring_cog to use it"
+                )
+            for migration in migrations:
+                if migration.version <= current:
+                    continue
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, self._clock.time()),
+                )
+                _log.info(
+                    "Applied migration %04d_%s to %s", migration.version, migration.name, self._path
+                )
+            await conn.execute("COMMIT")
+        except BaseException:
+            await _rollback(conn)
+            raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise DatabaseUnavailable(f"{self._path}: not connected")
+        return self._conn
+
+    async def schema_version(self) -> int:
+        return await _version(self._connection())
+
+    async def write(self, batch: WriteBatch) -> None:
+        conn = self._connection()
+        async with self._tx_lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                if batch.servers:
+                    await conn.executemany(
+                        _UPSERT_SERVER,
+                        [
+                            (guild, name, seen, seen)
+                            for guild, (name, seen) in batch.servers.items()
+                        ],
+                    )
+                if batch.audit_rows:
+                    await conn.executemany(_INSERT_AUDIT, batch.audit_rows)
+                if batch.days:
+                    await conn.executemany(
+                        _UPSERT_DAY,
+                        [
+                            (guild, day.isoformat(), *totals)
+                            for (guild, day), totals in batch.days.items()
+                        ],
+                    )
+                if batch.users:
+                    await conn.executemany(
+                        _UPSERT_USER,
+                        [
+                            (guild, day.isoformat(), user, count)
+                            for (guild, day, user), count in batch.users.items()
+                        ],
+                    )
+                if batch.commands:
+                    await conn.executemany(
+                        _UPSERT_COMMAND,
+                        [
+                            (guild, day.isoformat(), command, *stats)
+                            for (guild, day, command), stats in batch.commands.items()
+                        ],
+                    )
+                if batch.latency:
+                    await conn.executemany(
+                        _UPSERT_LATENCY,
+                        [
+                            (guild, day.isoformat(), command, bucket, count)
+                            for (guild, day, command, bucket), count in batch.latency.items()
+                        ],
+                    )
+                if batch.minutes:
+                    await conn.executemany(
+                        _UPSERT_MINUTE,
+                        [
+                            (minute, guild, *counts)
+                            for (guild, minute), counts in batch.minutes.items()
+                        ],
+                    )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+
+    async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
+        conn = self._connection()
+        where, params = _guild_days(guild_id, first, last)
+        async with conn.execute(
+            "SELECT day, SUM(songs_played), SUM(playtime), SUM(skips), SUM(pauses), SUM(commands),"
+            f" SUM(failed_commands) FROM bot_stats WHERE {where} GROUP BY day",
+            params,
+        ) as cur:
+            totals = {row[0]: row for row in await cur.fetchall()}
+        async with conn.execute(
+            f"SELECT day, COUNT(*) FROM daily_users WHERE {where} GROUP BY day", params
+        ) as cur:
+            users = {row[0]: int(row[1]) for row in await cur.fetchall()}
+        result = []
+        for day in sorted(set(totals) | set(users)):
+            row = totals.get(day)
+            result.append(
+                DayTotals(
+                    day=date.fromisoformat(day),
+                    songs_played=int(row[1]) if row else 0,
+                    playtime=float(row[2]) if row else 0.0,
+                    skips=int(row[3]) if row else 0,
+                    pauses=int(row[4]) if row else 0,
+                    commands=int(row[5]) if row else 0,
+                    failed_commands=int(row[6]) if row else 0,
+                    unique_users=users.get(day, 0),
+                )
+            )
+        return result
+
+    async def command_totals(
+        self, guild_id: str | None, first: date, last: date, *, with_buckets: bool = False
+    ) -> list[CommandTotals]:
+        conn = self._connection()
+        where, params = _guild_days(guild_id, first, last)
+        buckets: dict[str, dict[int, int]] = {}
+        if with_buckets:
+            async with conn.execute(
+                f"SELECT command, bucket, SUM(count) FROM command_latency WHERE {where}"
+                " GROUP BY command, bucket",
+                params,
+            ) as cur:
+                for command, bucket, count in await cur.fetchall():
+                    buckets.setdefault(command, {})[int(bucket)] = int(count)
+        async with conn.execute(
+            "SELECT command, SUM(count), SUM(failures), SUM(duration_sum), MIN(duration_min),"
+            f" MAX(duration_max) FROM command_stats WHERE {where}"
+            " GROUP BY command ORDER BY SUM(count) DESC, command",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            CommandTotals(
+                command=row[0],
+                count=int(row[1]),
+                failures=int(row[2]),
+                duration_sum=float(row[3]),
+                duration_min=float(row[4]),
+                duration_max=float(row[5]),
+                buckets=buckets.get(row[0], {}),
+            )
+            for row in rows
+        ]
+
+    async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
+        conn = self._connection()
+        sql = (
+            "SELECT COALESCE(SUM(commands), 0), COALESCE(SUM(failures), 0)"
+            " FROM command_minutes WHERE minute >= ?"
+        )
+        params: list[Any] = [int(since // 60)]
+        if guild_id is not None:
+            sql += " AND guild_id = ?"
+            params.append(guild_id)
+        async with conn.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def audit_logs(self, query: AuditQuery) -> list[dict[str, Any]]:
+        conn = self._connection()
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("guild_id", query.guild_id),
+            ("user_id", query.user_id),
+            ("command", query.command),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.failed_only:
+            clauses.append("success = 0")
+        if query.since is not None:
+            clauses.append("executed_at >= ?")
+            params.append(query.since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(max(0, query.limit))
+        async with conn.execute(
+            "SELECT id, guild_id, guild_name, user_id, username, command, parameters, duration,"
+            " success, error_type, error_message, executed_at FROM audit_logs"
+            f" {where} ORDER BY executed_at DESC, id DESC LIMIT ?",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_audit_entry(row) for row in rows]
+
+    async def prune_audit_logs(self, before: float, limit: int) -> int:
+        conn = self._connection()
+        async with self._tx_lock:
+            cur = await conn.execute(
+                "DELETE FROM audit_logs WHERE id IN"
+                " (SELECT id FROM audit_logs WHERE executed_at < ? ORDER BY executed_at LIMIT ?)",
+                (before, limit),
+            )
+            deleted = cur.rowcount
+            await cur.close()
+        return max(0, deleted)
+
+    async def prune_minutes(self, before: float) -> int:
+        conn = self._connection()
+        async with self._tx_lock:
+            cur = await conn.execute(
+                "DELETE FROM command_minutes WHERE minute < ?", (int(before // 60),)
+            )
+            deleted = cur.rowcount
+            await cur.close()
+        return max(0, deleted)
+
+    async def ping(self) -> None:
+        conn = self._connection()
+        async with conn.execute("SELECT 1") as cur:
+            await cur.fetchone()
+
+    async def server_count(self) -> int:
+        conn = self._connection()
+        async with conn.execute("SELECT COUNT(*) FROM servers") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def size_bytes(self) -> int:
+        if self._path == ":memory:":
+            conn = self._connection()
+            async with conn.execute(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            ) as cur:
+                row = await cur.fetchone()
+            return int(row[0]) if row else 0
+        return await asyncio.to_thread(_file_size, self._path)
+
+
+def _guild_days(guild_id: str | None, first: date, last: date) -> tuple[str, list[Any]]:
+    params: list[Any] = [first.isoformat(), last.isoformat()]
+    where = "day BETWEEN ? AND ?"
+    if guild_id is not None:
+        where = "guild_id = ? AND " + where
+        params.insert(0, guild_id)
+    return where, params
+
+
+def _audit_entry(row: Any) -> dict[str, Any]:
+    try:
+        parameters = json.loads(row[6]) if row[6] else {}
+    except ValueError:
+        parameters = {"_raw": row[6]}
+    return {
+        "id": int(row[0]),
+        "guild_id": row[1],
+        "guild_name": row[2],
+        "user_id": row[3],
+        "username": row[4],
+        "command": row[5],
+        "parameters": parameters,
+        "duration": float(row[7]),
+        "success": bool(row[8]),
+        "error_type": row[9],
+        "error_message": row[10],
+        "executed_at": datetime.fromtimestamp(float(row[11]), UTC),
+    }
+
+
+def _file_size(path: str) -> int:
+    total = 0
+    for suffix in ("", "-wal"):
+        try:
+            total += Path(path + suffix).stat().st_size
+        except FileNotFoundError:
+            continue
+    return total
+
+
+async def _version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    try:
+        await asyncio.shield(conn.execute("ROLLBACK"))
+    except sqlite3.Error:
+        # No transaction was open (BEGIN itself failed): nothing to undo.
+        pass
+    except asyncio.CancelledError:
+        _log.warning("Cancelled while rolling back a transaction")

@@ -1,0 +1,84 @@
+"""Assembling the four collectors, and the "current" system the helper functions use."""
+
+from __future__ import annotations
+
+import logging
+from typing import NamedTuple
+
+from .clock import Clock
+from .command_logger import CommandLogger
+from .config import MonitoringConfig
+from .database import Database
+from .health import HealthCheck, ProcessSampler
+from .performance import PerformanceMonitor
+from .statistics import StatisticsCollector
+
+__all__ = (
+    "MonitoringSystem",
+    "create_monitoring_system",
+    "get_current_system",
+    "set_current_system",
+)
+
+_log = logging.getLogger(__name__)
+
+
+class MonitoringSystem(NamedTuple):
+    """The four collectors over one database; unpacks like the quick reference's tuple."""
+
+    cmd_logger: CommandLogger
+    perf_monitor: PerformanceMonitor
+    stats_collector: StatisticsCollector
+    health_check: HealthCheck
+
+    @property
+    def db(self) -> Database:
+        """The database the collectors share."""
+        return self.cmd_logger.db
+
+
+_current: MonitoringSystem | None = None
+
+
+def create_monitoring_system(
+    db: Database | None = None, *, process: ProcessSampler | None = None, make_current: bool = True
+) -> MonitoringSystem:
+    """Create ``(cmd_logger, perf_monitor, stats_collector, health_check)`` over ``db``.
+
+    Parameters
+    ----------
+    db:
+        The database; ``None`` opens the configured one (see :class:`Database`).
+    process:
+        Process sampler for the health check (tests inject one); defaults to this process.
+    make_current:
+        Make this the system the helper functions (``log_command_execution`` and friends) use.
+    """
+    global _current
+    database = db if db is not None else Database()
+    system = MonitoringSystem(
+        CommandLogger(database),
+        PerformanceMonitor(database),
+        StatisticsCollector(database),
+        HealthCheck(database, process=process),
+    )
+    if make_current:
+        _current = system
+    return system
+
+
+def set_current_system(system: MonitoringSystem | None) -> None:
+    """Make ``system`` the one the helper functions use (``None`` to forget it)."""
+    global _current
+    _current = system
+
+
+def get_current_system(
+    *, config: MonitoringConfig | None = None, clock: Clock | None = None
+) -> MonitoringSystem:
+    """The system the helpers use: the latest created, else a default on the configured path."""
+    global _current
+    if _current is None or _current.db.closed:
+        _log.info("monitoring: no monitoring system created yet; opening the configured database")
+        _current = create_monitoring_system(Database(config=config, clock=clock))
+    return _current
