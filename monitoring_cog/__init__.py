@@ -14,6 +14,7 @@ Quick start::
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, ManualClock, SystemClock
 from .command_logger import CommandLogger
@@ -48,6 +49,7 @@ __all__ = (
     "DatabaseUnavailable",
     "HealthCheck",
     "ManualClock",
+    "MonitoringCog",
     "MonitoringConfig",
     "MonitoringError",
     "MonitoringSystem",
@@ -65,8 +67,31 @@ __all__ = (
     "log_command_execution",
     "safe_execute",
     "set_current_system",
+    "setup",
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+    from .cog import MonitoringCog
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Extension entry point: ``await bot.load_extension("monitoring_cog")`` adds the cog."""
+    from .cog import setup as cog_setup
+
+    await cog_setup(bot)
+
+
+def __getattr__(name: str) -> Any:
+    # The cog imports discord.py; keep that cost off plain library use until it is asked for.
+    if name == "MonitoringCog":
+        from .cog import MonitoringCog
+
+        return MonitoringCog
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -25,6 +25,7 @@ from .errors import ConfigError
 
 __all__ = (
     "CONFIG_ENV_VAR",
+    "CogConfig",
     "DatabaseConfig",
     "HealthConfig",
     "MonitoringConfig",
@@ -164,6 +165,50 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CogConfig:
+    """``[cog]``: the Discord side (alerts and slash commands)."""
+
+    alert_channel_id: int = 0
+    """Channel that receives an embed when the overall health status changes; 0 for none."""
+    alert_recovery_checks: int = 2
+    """Consecutive better checks needed before a recovery is announced (worsening is immediate)."""
+    ephemeral: bool = True
+    """Whether /health and /stats answers are visible only to the member who asked."""
+    health_permission: str = "manage_guild"
+    """Guild permission required for /health (a discord.Permissions flag name); "" for everyone."""
+    stats_permission: str = ""
+    """Guild permission required for /stats; "" for everyone."""
+
+    def __post_init__(self) -> None:
+        _require(
+            self.alert_channel_id >= 0,
+            "cog.alert_channel_id",
+            "a channel id (or 0)",
+            self.alert_channel_id,
+        )
+        _require(
+            self.alert_recovery_checks >= 1,
+            "cog.alert_recovery_checks",
+            "an integer >= 1",
+            self.alert_recovery_checks,
+        )
+        for key in ("health_permission", "stats_permission"):
+            value = getattr(self, key)
+            _require(
+                value == "" or value in _permission_names(),
+                f"cog.{key}",
+                "a discord.Permissions flag name such as 'manage_guild', or \"\"",
+                value,
+            )
+
+
+def _permission_names() -> frozenset[str]:
+    import discord  # Only needed to validate; the core library does not import discord.
+
+    return frozenset(discord.Permissions.VALID_FLAGS)
+
+
+@dataclass(frozen=True, slots=True)
 class MonitoringConfig:
     """The whole configuration. Build it with :func:`load_config` or directly in code."""
 
@@ -172,6 +217,7 @@ class MonitoringConfig:
     thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    cog: CogConfig = field(default_factory=CogConfig)
     source: str | None = field(default=None, compare=False)
     """The file this config was read from, if any (not a TOML key)."""
 

@@ -128,7 +128,7 @@ class HealthCheck:
             _log.warning("monitoring: database check failed: %s: %s", type(exc).__name__, exc)
             return {
                 "connected": False,
-                "response_time": None,
+                "response_time": 0.0,
                 "server_count": 0,
                 "database_size_mb": 0.0,
                 "status": "error",
@@ -146,6 +146,9 @@ class HealthCheck:
     @safe_execute(default_factory=lambda: {"status": "error"})
     async def check_error_rate(self, guild_id: str | int | None = None) -> dict[str, Any]:
         """Failed / total commands over the last ``error_rate_window`` seconds.
+
+        Counts come from per-minute rollups, so the window starts at the beginning of the minute
+        it falls in (up to 59 s more than configured).
 
         Below ``error_rate_min_commands`` commands the rate is reported but the status stays
         ``healthy``: two failures out of three commands is not an outage.
@@ -215,7 +218,7 @@ class HealthCheck:
             self.errors.record("HealthCheck.get_full_health_report", exc)
             _log.exception("monitoring: health report failed")
             report = {
-                "timestamp": datetime.now(UTC).isoformat(),
+                "timestamp": datetime.fromtimestamp(self.db.clock.time(), UTC).isoformat(),
                 "overall_status": "unhealthy",
                 "error": f"{type(exc).__name__}: {exc}",
             }
@@ -225,4 +228,6 @@ class HealthCheck:
     def get_health_history(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The most recent reports, oldest first (at most ``limit``)."""
         items = list(self.history)
-        return items[-limit:] if limit else items
+        if limit is None:
+            return items
+        return items[-limit:] if limit > 0 else []

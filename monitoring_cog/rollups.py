@@ -56,7 +56,11 @@ def serialize_parameters(parameters: dict[str, Any] | str | None) -> str:
         return parameters
     try:
         return json.dumps(
-            parameters, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str
+            parameters,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+            default=_json_default,
         )
     except (TypeError, ValueError):
         # Circular structures, NaN, keys JSON cannot take: keep what can be kept, as text.
@@ -65,6 +69,16 @@ def serialize_parameters(parameters: dict[str, Any] | str | None) -> str:
             ensure_ascii=False,
             separators=(",", ":"),
         )
+
+
+def _json_default(value: Any) -> Any:
+    # Discord objects (members, channels, roles, messages) are recorded by their id.
+    ident = getattr(value, "id", None)
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return str(ident)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
 
 
 def _safe_value(value: Any) -> Any:

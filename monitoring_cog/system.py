@@ -17,6 +17,7 @@ __all__ = (
     "MonitoringSystem",
     "create_monitoring_system",
     "get_current_system",
+    "peek_current_system",
     "set_current_system",
 )
 
@@ -71,6 +72,11 @@ def set_current_system(system: MonitoringSystem | None) -> None:
     """Make ``system`` the one the helper functions use (``None`` to forget it)."""
     global _current
     _current = system
+
+
+def peek_current_system() -> MonitoringSystem | None:
+    """The current system, or ``None``; unlike :func:`get_current_system` it never creates one."""
+    return _current
 
 
 def get_current_system(

@@ -1,0 +1,266 @@
+"""``MonitoringCog``: what a bot owner installs with ``await bot.load_extension("monitoring_cog")``.
+
+It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor` (every command
+audited through discord.py's hooks), a background health check that alerts a channel when the
+overall status changes, and the ``/health`` and ``/stats`` slash commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from ..config import MonitoringConfig, load_config
+from ..database import Database
+from ..health import ProcessSampler
+from ..records import GuildRecord
+from ..system import (
+    MonitoringSystem,
+    create_monitoring_system,
+    peek_current_system,
+    set_current_system,
+)
+from .alerts import StatusAlerter
+from .auditing import CommandAuditor
+from .embeds import alert_embed, health_embed, performance_embed, report_embed
+
+__all__ = ("MonitoringCog", "setup")
+
+_T = TypeVar("_T")
+
+_log = logging.getLogger(__name__)
+
+
+def _permission_check(setting: str) -> Callable[[_T], _T]:
+    """An app command check enforcing the guild permission named by a ``[cog]`` setting."""
+
+    async def predicate(interaction: discord.Interaction[Any]) -> bool:
+        cog = getattr(interaction.command, "binding", None)
+        permission = getattr(cog.config.cog, setting, "") if isinstance(cog, MonitoringCog) else ""
+        if not permission:
+            return True
+        permissions = interaction.permissions
+        if getattr(permissions, permission, False) or permissions.administrator:
+            return True
+        raise app_commands.MissingPermissions([permission])
+
+    return app_commands.check(predicate)
+
+
+@app_commands.check
+async def _in_guild(interaction: discord.Interaction[Any]) -> bool:
+    # guild_only is what Discord shows; this refuses a DM that gets through anyway.
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage("Server statistics are only available in a server.")
+    return True
+
+
+class MonitoringCog(commands.Cog, name="Monitoring"):
+    """Audits every command, checks the bot's health, answers /health and /stats.
+
+    Parameters
+    ----------
+    bot:
+        The bot to monitor.
+    config:
+        The configuration; ``None`` reads it (``$MONITORING_CONFIG``, ``./config.toml``, defaults).
+    db:
+        A database to record into. By default the cog opens ``[database] path`` and closes it on
+        unload; a database passed here is flushed on unload but left open for its owner.
+    process:
+        Process sampler for the health check (tests inject one); defaults to this process.
+    """
+
+    stats = app_commands.Group(
+        name="stats", description="Usage statistics for this server", guild_only=True
+    )
+
+    def __init__(
+        self,
+        bot: commands.Bot,
+        *,
+        config: MonitoringConfig | None = None,
+        db: Database | None = None,
+        process: ProcessSampler | None = None,
+    ) -> None:
+        self.bot = bot
+        self.config = config if config is not None else (db.config if db else load_config())
+        self._owns_db = db is None
+        self.db = db if db is not None else Database(config=self.config)
+        self.system: MonitoringSystem = create_monitoring_system(
+            self.db, process=process, make_current=False
+        )
+        self.auditor = CommandAuditor(bot, self.system)
+        self.auditor.owner = self
+        self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
+        self._previous_system: MonitoringSystem | None = None
+        self._apply_permissions()
+
+    def _apply_permissions(self) -> None:
+        # What Discord shows (default permissions); the runtime checks enforce the same setting.
+        for command, setting in (
+            (self.health, self.config.cog.health_permission),
+            (self.stats, self.config.cog.stats_permission),
+        ):
+            command.default_permissions = (
+                discord.Permissions(**{setting: True}) if setting else None
+            )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def cog_load(self) -> None:
+        """Connect (failing loudly if the database is unusable), hook in, start the health loop."""
+        await self.db.connect()
+        self._previous_system = peek_current_system()
+        set_current_system(self.system)
+        self.auditor.install()
+        self.health_loop.change_interval(seconds=self.config.health.check_interval)
+        self.health_loop.start()
+        _log.info("monitoring: loaded; recording into %s", self.db.path)
+
+    async def cog_unload(self) -> None:
+        """Unhook, stop the health loop, and write every queued record before returning."""
+        self.auditor.uninstall()
+        self.health_loop.cancel()
+        task = self.health_loop.get_task()
+        if task is not None and not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if peek_current_system() is self.system:
+            set_current_system(self._previous_system)
+        try:
+            if self._owns_db:
+                await self.db.close()
+            else:
+                await self.db.flush()
+        except Exception:
+            _log.exception("monitoring: could not write queued records on unload")
+
+    # -- listeners ----------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_command_error(
+        self, ctx: commands.Context[Any], error: commands.CommandError
+    ) -> None:
+        self.auditor.on_command_error(ctx, error)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[Any], command: Any
+    ) -> None:
+        self.auditor.on_app_command_completion(interaction, command)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        for guild in self.bot.guilds:
+            self._register(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self._register(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
+        if before.name != after.name:
+            self._register(after)
+
+    def _register(self, guild: discord.Guild) -> None:
+        self.db.submit(GuildRecord(str(guild.id), guild.name, self.db.clock.time()))
+
+    # -- background health checks -------------------------------------------------------------
+
+    @tasks.loop(seconds=300)
+    async def health_loop(self) -> None:
+        """Run the full health check; post an alert when the overall status changes."""
+        report = await self.system.health_check.get_full_health_report()
+        change = self.alerter.observe(str(report.get("overall_status", "unhealthy")))
+        if change is None:
+            return
+        log = _log.warning if change.current != "healthy" else _log.info
+        log("monitoring: health changed from %s to %s", change.previous, change.current)
+        await self._send_alert(alert_embed(change.previous, change.current, report))
+
+    @health_loop.before_loop
+    async def _before_health_loop(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _send_alert(self, embed: discord.Embed) -> None:
+        channel_id = self.config.cog.alert_channel_id
+        if not channel_id:
+            return
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            _log.warning("monitoring: alert channel %s not found or not a text channel", channel_id)
+            return
+        try:
+            await channel.send(embed=embed)
+        except discord.HTTPException:
+            _log.exception("monitoring: could not post the health alert to %s", channel_id)
+
+    # -- slash commands -----------------------------------------------------------------------
+
+    async def _respond(self, interaction: discord.Interaction[Any], embed: discord.Embed) -> None:
+        await interaction.followup.send(embed=embed, ephemeral=self.config.cog.ephemeral)
+
+    async def _defer(self, interaction: discord.Interaction[Any]) -> None:
+        # Reports flush pending records first; defer so a slow flush never misses the 3 s window.
+        await interaction.response.defer(ephemeral=self.config.cog.ephemeral, thinking=True)
+
+    @app_commands.command(name="health")
+    @_permission_check("health_permission")
+    async def health(self, interaction: discord.Interaction[Any]) -> None:
+        """Show the bot's health: memory, CPU, database, error rate, recording."""
+        await self._defer(interaction)
+        report = await self.system.health_check.get_full_health_report()
+        await self._respond(interaction, health_embed(report))
+
+    async def _report(self, interaction: discord.Interaction[Any], period: str) -> None:
+        await self._defer(interaction)
+        collector = self.system.stats_collector
+        guild_id = str(interaction.guild_id)
+        if period == "weekly":
+            report = await collector.generate_weekly_report(guild_id)
+        else:
+            report = await collector.generate_monthly_report(guild_id)
+        name = interaction.guild.name if interaction.guild else None
+        await self._respond(interaction, report_embed(report, name))
+
+    @stats.command(name="weekly")
+    @_in_guild
+    @_permission_check("stats_permission")
+    async def stats_weekly(self, interaction: discord.Interaction[Any]) -> None:
+        """This server's statistics for the last 7 days."""
+        await self._report(interaction, "weekly")
+
+    @stats.command(name="monthly")
+    @_in_guild
+    @_permission_check("stats_permission")
+    async def stats_monthly(self, interaction: discord.Interaction[Any]) -> None:
+        """This server's statistics for the last 30 days."""
+        await self._report(interaction, "monthly")
+
+    @stats.command(name="performance")
+    @_in_guild
+    @app_commands.describe(days="How many days to cover (1 to 90)")
+    @_permission_check("stats_permission")
+    async def stats_performance(
+        self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 90] = 7
+    ) -> None:
+        """Per command: runs, p50/p95/p99 latency and error rate, slowest first."""
+        await self._defer(interaction)
+        stats = await self.system.perf_monitor.get_performance_stats(
+            str(interaction.guild_id), days
+        )
+        await self._respond(interaction, performance_embed(stats))
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Extension entry point: ``await bot.load_extension("monitoring_cog")``."""
+    await bot.add_cog(MonitoringCog(bot))

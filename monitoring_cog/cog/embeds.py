@@ -1,0 +1,241 @@
+"""Embeds for /health, /stats and health alerts: pure functions from report dicts.
+
+Every builder keeps within Discord's embed limits whatever the data (long guild or command
+names, hundreds of commands, a month of days): text is trimmed and lists are cut with a
+"+N more" line, so a send never fails on size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import discord
+
+__all__ = (
+    "STATUS_COLOURS",
+    "activity_chart",
+    "alert_embed",
+    "embed_size",
+    "health_embed",
+    "performance_embed",
+    "report_embed",
+)
+
+STATUS_COLOURS = {
+    "healthy": discord.Colour.green(),
+    "degraded": discord.Colour.orange(),
+    "unhealthy": discord.Colour.red(),
+}
+_STATUS_ICONS = {
+    "healthy": "🟢",
+    "warning": "🟡",
+    "slow": "🟡",
+    "degraded": "🟠",
+    "critical": "🔴",
+    "error": "🔴",
+    "unhealthy": "🔴",
+}
+
+# Discord's documented limits.
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+FIELDS_LIMIT = 25
+TOTAL_LIMIT = 6000
+
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+CHART_WIDTH = 16
+
+
+def _trim(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """Characters Discord counts against the 6000 total of an embed."""
+    return len(embed)
+
+
+def _icon(status: str | None) -> str:
+    return _STATUS_ICONS.get(status or "", "⚪")
+
+
+def _escape(text: str) -> str:
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+def _add_field(embed: discord.Embed, name: str, value: str, *, inline: bool = True) -> None:
+    if len(embed.fields) >= FIELDS_LIMIT:
+        return
+    name = _trim(name, FIELD_NAME_LIMIT)
+    embed.add_field(name=name, value=_trim(value or "—", FIELD_VALUE_LIMIT), inline=inline)
+
+
+def health_embed(report: dict[str, Any]) -> discord.Embed:
+    """The health report, coloured by ``overall_status``."""
+    status = str(report.get("overall_status", "unhealthy"))
+    embed = discord.Embed(
+        title=f"{_icon(status)} Bot health: {status}",
+        colour=STATUS_COLOURS.get(status, discord.Colour.red()),
+    )
+    if "error" in report and "memory" not in report:
+        embed.description = _trim(f"The health check failed: {report['error']}", DESCRIPTION_LIMIT)
+        return embed
+    memory = report.get("memory", {})
+    cpu = report.get("cpu", {})
+    database = report.get("database", {})
+    errors = report.get("error_rate", {})
+    recording = report.get("recording", {})
+    _add_field(
+        embed,
+        f"{_icon(memory.get('status'))} Memory",
+        f"{memory.get('rss_mb', 0):.1f} MB RSS\n{memory.get('percent', 0):.1f} % of RAM",
+    )
+    _add_field(
+        embed,
+        f"{_icon(cpu.get('status'))} CPU",
+        f"{cpu.get('percent', 0):.1f} %",
+    )
+    if database.get("connected"):
+        db_text = (
+            f"{database.get('response_time', 0) * 1000:.1f} ms round trip\n"
+            f"{database.get('server_count', 0)} servers, "
+            f"{database.get('database_size_mb', 0):.1f} MB"
+        )
+    else:
+        db_text = f"unreachable: {database.get('error', 'unknown error')}"
+    _add_field(embed, f"{_icon(database.get('status'))} Database", db_text)
+    window_minutes = round(float(errors.get("window_seconds", 3600)) / 60)
+    _add_field(
+        embed,
+        f"{_icon(errors.get('status'))} Errors (last {window_minutes} min)",
+        f"{errors.get('failed_commands', 0)} of {errors.get('total_commands', 0)} commands "
+        f"({errors.get('error_rate', 0) * 100:.1f} %)",
+    )
+    _add_field(
+        embed,
+        f"{_icon(recording.get('status'))} Recording",
+        f"{recording.get('pending', 0)} queued, {recording.get('dropped', 0)} dropped\n"
+        f"{recording.get('write_errors', 0)} write errors",
+    )
+    internal = report.get("internal_errors", {})
+    if internal.get("count"):
+        _add_field(embed, "Monitoring errors", f"{internal['count']} (see the bot's log)")
+    uptime = int(float(report.get("uptime_seconds", 0)))
+    days, rest = divmod(uptime, 86400)
+    hours, rest = divmod(rest, 3600)
+    checked = report.get("timestamp", "")
+    embed.set_footer(text=f"Up {days}d {hours}h {rest // 60}m · checked {checked}")
+    return embed
+
+
+def activity_chart(daily: Sequence[dict[str, Any]], key: str = "commands") -> str:
+    """One line per day with a Unicode bar proportional to ``key``, in a code block."""
+    peak = max((int(day.get(key, 0)) for day in daily), default=0)
+    lines = []
+    for day in daily:
+        value = int(day.get(key, 0))
+        eighths = round(value / peak * CHART_WIDTH * 8) if peak else 0
+        if value and not eighths:
+            eighths = 1  # Any activity shows, however small next to the peak.
+        bar = _BLOCKS[8] * (eighths // 8) + (_BLOCKS[eighths % 8] if eighths % 8 else "")
+        label = date.fromisoformat(str(day["date"])).strftime("%a %d %b")
+        lines.append(f"{label} {bar.ljust(CHART_WIDTH)} {value}")
+    return "```\n" + "\n".join(lines) + "\n```" if lines else ""
+
+
+def report_embed(report: dict[str, Any], guild_name: str | None = None) -> discord.Embed:
+    """A weekly or monthly report with the day-by-day activity drawn as a bar chart."""
+    period = str(report.get("period", "report"))
+    title = f"{period.capitalize()} statistics"
+    if guild_name:
+        title += f" for {guild_name}"
+    embed = discord.Embed(title=_trim(title, TITLE_LIMIT), colour=discord.Colour.blurple())
+    if not report:
+        embed.description = "Statistics are unavailable right now (see the bot's log)."
+        return embed
+    chart = activity_chart(report.get("daily", []))
+    header = f"{report.get('start_date')} to {report.get('end_date')} (UTC) · commands per day\n"
+    embed.description = _trim(header + chart, DESCRIPTION_LIMIT)
+    _add_field(
+        embed,
+        "🎵 Music",
+        f"{report.get('total_songs', 0)} songs · {report.get('total_playtime_hours', 0):.1f} h\n"
+        f"{report.get('total_skips', 0)} skips ({report.get('skip_rate', 0) * 100:.0f} %) · "
+        f"{report.get('total_pauses', 0)} pauses",
+    )
+    _add_field(
+        embed,
+        "⌨️ Commands",
+        f"{report.get('total_commands', 0)} run · {report.get('error_rate', 0) * 100:.1f} % failed",
+    )
+    _add_field(
+        embed,
+        "👥 Users",
+        f"{report.get('avg_daily_users', 0):.1f} a day on average\n"
+        f"peak {report.get('peak_users', 0)} · {report.get('active_days', 0)} active days",
+    )
+    top = report.get("top_commands", [])
+    if top:
+        lines = [f"`{_escape(str(c['command']))}`: {c['count']}" for c in top]
+        _add_field(embed, "Top commands", _join_within(lines, FIELD_VALUE_LIMIT), inline=False)
+    return embed
+
+
+def performance_embed(stats: dict[str, Any], *, limit: int = 15) -> discord.Embed:
+    """Per command: count, p50, p95, p99 and error rate, slowest first."""
+    days = stats.get("days", 7)
+    embed = discord.Embed(
+        title=f"Command performance, last {days} days", colour=discord.Colour.blurple()
+    )
+    entries = stats.get("slowest_commands", [])
+    if not stats:
+        embed.description = "Performance statistics are unavailable right now."
+        return embed
+    if not entries:
+        embed.description = "No commands recorded in this period."
+        return embed
+    lines = ["command           runs    p50    p95    p99   err"]
+    for entry in entries[:limit]:
+        name = _trim(str(entry["command"]), 16).ljust(16)
+        lines.append(
+            f"{name} {entry['count']:>5} {_ms(entry['p50'])} {_ms(entry['p95'])} "
+            f"{_ms(entry['p99'])} {entry['error_rate'] * 100:>4.0f}%"
+        )
+    more = len(entries) - limit
+    body = "```\n" + _join_within(lines, DESCRIPTION_LIMIT - 20) + "\n```"
+    if more > 0:
+        body += f"\n+{more} more commands"
+    embed.description = body
+    embed.set_footer(text="Times are per run; p95 = 95 % of runs were at least this fast.")
+    return embed
+
+
+def alert_embed(previous: str, current: str, report: dict[str, Any]) -> discord.Embed:
+    """An alert posted when the overall status changes."""
+    embed = health_embed(report)
+    embed.title = _trim(f"{_icon(current)} Health changed: {previous} → {current}", TITLE_LIMIT)
+    return embed
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:>5.0f}ms" if ms >= 10 else f"{ms:>5.1f}ms"
+
+
+def _join_within(lines: Sequence[str], limit: int) -> str:
+    """Join lines while they fit in ``limit``, then say how many were left out."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        suffix = f"\n+{len(lines) - index} more"
+        if used + len(line) + 1 + len(suffix) > limit:
+            kept.append(suffix.strip())
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
