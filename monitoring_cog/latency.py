@@ -36,13 +36,23 @@ def bucket_index(seconds: float) -> int:
     """The bucket a duration (in seconds) is counted in."""
     if not seconds > BASE:  # also catches NaN
         return 0
-    index = math.ceil(math.log(seconds / BASE) / _LOG_GROWTH - 1e-9)
-    return min(index, MAX_BUCKET)
+    if seconds > _LAST_LOWER_BOUND:
+        return MAX_BUCKET
+    # The logarithm gives the index up to rounding; settle it against the exact bounds.
+    index = max(1, math.ceil(math.log(seconds / BASE) / _LOG_GROWTH))
+    while index > 1 and seconds <= bucket_upper_bound(index - 1):
+        index -= 1
+    while seconds > bucket_upper_bound(index):
+        index += 1
+    return index
 
 
 def bucket_upper_bound(index: int) -> float:
     """The largest duration, in seconds, counted in bucket ``index``."""
     return float(BASE * GROWTH**index)
+
+
+_LAST_LOWER_BOUND = bucket_upper_bound(MAX_BUCKET - 1)
 
 
 def _representative(index: int) -> float:

@@ -46,10 +46,10 @@ def build_report(
     Definitions:
 
     - ``active_days``: days in the period with any recorded activity.
-    - ``avg_daily_users``: distinct users per active day, averaged over the active days;
-      ``peak_users``: the highest distinct-user count of a single day.
+    - ``avg_daily_users``: distinct users per day, averaged over the days that had any
+      identified user; ``peak_users``: the highest distinct-user count of a single day.
     - ``skip_rate``: skips / songs played, in [0, 1] (0 with no songs).
-    - ``error_rate``: failed / total audited commands, in [0, 1].
+    - ``error_rate``: failed / total commands (audited and ``record_command``), in [0, 1].
     - ``top_commands``: ``{"command", "count"}``, most used first (ties by name), at most 10.
     - ``daily``: one entry per day of the period, oldest first, zeros included (for charts).
     """
@@ -65,7 +65,7 @@ def build_report(
     skips = sum(t.skips for t in by_day.values())
     total_commands = sum(t.commands for t in by_day.values())
     failed = sum(t.failed_commands for t in by_day.values())
-    user_counts = [t.unique_users for t in active]
+    user_counts = [t.unique_users for t in active if t.unique_users > 0]
     daily = []
     for offset in range(days):
         day = first + timedelta(days=offset)

@@ -26,8 +26,13 @@ NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 class FakeProcess:
     """A psutil.Process stand-in whose readings the test sets."""
 
-    def __init__(self, rss_mb: float = 100.0, vms_mb: float = 400.0, memory_percent: float = 1.0,
-                 cpu_percent: float = 5.0) -> None:
+    def __init__(
+        self,
+        rss_mb: float = 100.0,
+        vms_mb: float = 400.0,
+        memory_percent: float = 1.0,
+        cpu_percent: float = 5.0,
+    ) -> None:
         self.rss_mb = rss_mb
         self.vms_mb = vms_mb
         self.memory_percent_value = memory_percent
@@ -35,7 +40,9 @@ class FakeProcess:
         self.cpu_percent_calls = 0
 
     def memory_info(self) -> Any:
-        return SimpleNamespace(rss=int(self.rss_mb * 1024 * 1024), vms=int(self.vms_mb * 1024 * 1024))
+        return SimpleNamespace(
+            rss=int(self.rss_mb * 1024 * 1024), vms=int(self.vms_mb * 1024 * 1024)
+        )
 
     def memory_percent(self) -> float:
         return self.memory_percent_value
@@ -72,7 +79,9 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(db_path: Path, clock: ManualClock, config: MonitoringConfig) -> AsyncIterator[Database]:
+async def db(
+    db_path: Path, clock: ManualClock, config: MonitoringConfig
+) -> AsyncIterator[Database]:
     database = Database(db_path, config=config, clock=clock)
     yield database
     await database.close()
