@@ -59,7 +59,8 @@ class CommandLogger:
         """Synchronous :meth:`log_command`, for code that cannot await. Never raises."""
         try:
             seconds = clean_duration(duration, self.errors)
-            name = clean_text(command, MAX_COMMAND_LENGTH) or ""
+            errors = self.errors
+            name = clean_text(command, MAX_COMMAND_LENGTH, errors) or ""
             if not name.strip():
                 self.errors.rejected_inputs += 1
                 _log.warning("monitoring: log_command without a command name; not recorded")
@@ -68,17 +69,17 @@ class CommandLogger:
                 # Untyped callers pass lists or scalars; keep them rather than fail.
                 parameters = {"value": parameters}  # type: ignore[unreachable]
             record = CommandRecord(
-                guild_id=clean_guild_id(guild_id),
-                guild_name=clean_text(guild_name, MAX_NAME_LENGTH),
-                user_id=clean_user_id(user_id),
-                username=clean_text(username, MAX_NAME_LENGTH),
+                guild_id=clean_guild_id(guild_id, errors),
+                guild_name=clean_text(guild_name, MAX_NAME_LENGTH, errors),
+                user_id=clean_user_id(user_id, errors),
+                username=clean_text(username, MAX_NAME_LENGTH, errors),
                 command=name.strip(),
                 # A copy, so the caller mutating its dict later does not change the record.
                 parameters=dict(parameters) if parameters else None,
                 duration=seconds,
                 success=bool(success),
-                error_type=clean_text(error_type, MAX_NAME_LENGTH),
-                error_message=clean_text(error_message, MAX_ERROR_LENGTH),
+                error_type=clean_text(error_type, MAX_NAME_LENGTH, errors),
+                error_message=clean_text(error_message, MAX_ERROR_LENGTH, errors),
                 executed_at=(
                     executed_at if executed_at is not None else self.db.clock.time() - seconds
                 ),

@@ -12,6 +12,7 @@ Where the file comes from (:func:`resolve_config_path`): the environment variabl
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -309,6 +310,8 @@ def _coerce(key: str, value: Any, expected: Any) -> Any:
         expected = options[0]
     # bool is an int in Python; a TOML `true` where a number is expected is still a mistake.
     if expected is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: expected a finite number, got {_describe(value)}")
         return float(value)
     if expected is int and isinstance(value, int) and not isinstance(value, bool):
         return value

@@ -72,7 +72,7 @@ class Database:
         self._storage = storage
         self._connect_lock = asyncio.Lock()
         self._closed = False
-        self.recorder = Recorder(self.storage, self.config.recording, self.clock)
+        self.recorder = Recorder(self.storage, self.config.recording, self.clock, self.errors)
         """The buffer and writer behind :meth:`submit`."""
 
     @property

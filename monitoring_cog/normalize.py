@@ -41,30 +41,38 @@ _CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n"}
 _CONTROL[127] = None
 
 
-def clean_text(value: Any, limit: int) -> str | None:
-    """``value`` as text without control characters, trimmed to ``limit``; ``None`` stays."""
+def clean_text(value: Any, limit: int, errors: ErrorCounter | None = None) -> str | None:
+    """``value`` as text without control characters, trimmed to ``limit``; ``None`` stays.
+
+    A value that had to be changed (control characters, unencodable characters, too long) is
+    counted in ``errors``.
+    """
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
+    original = value if isinstance(value, str) else str(value)
+    text = original
     if not text.isprintable():
         text = text.translate(_CONTROL)
     # Lone surrogates cannot be encoded for storage.
     text = text.encode("utf-8", "replace").decode("utf-8")
-    return text[: limit - 1] + "…" if len(text) > limit else text
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if text != original:
+        _reject(errors, "monitoring: a text value was cleaned or trimmed to %d characters", limit)
+    return text
 
 
-def clean_guild_id(value: Any) -> str:
+def clean_guild_id(value: Any, errors: ErrorCounter | None = None) -> str:
     """A guild id as text; ``None`` or empty means a direct message (:data:`DM_GUILD_ID`)."""
     if value is None:
         return DM_GUILD_ID
-    text = clean_text(value, MAX_ID_LENGTH) or ""
-    text = text.strip()
+    text = (clean_text(value, MAX_ID_LENGTH, errors) or "").strip()
     return text or DM_GUILD_ID
 
 
-def clean_user_id(value: Any) -> str:
+def clean_user_id(value: Any, errors: ErrorCounter | None = None) -> str:
     """A user id as text; ``None`` or empty becomes ``"unknown"``."""
-    text = (clean_text(value, MAX_ID_LENGTH) or "").strip() if value is not None else ""
+    text = (clean_text(value, MAX_ID_LENGTH, errors) or "").strip() if value is not None else ""
     return text or "unknown"
 
 

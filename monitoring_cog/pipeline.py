@@ -20,6 +20,7 @@ from .clock import Clock
 from .config import RecordingConfig
 from .records import Record
 from .rollups import build_batch
+from .safe import ErrorCounter
 from .storage.base import Storage
 
 __all__ = ("Recorder",)
@@ -41,14 +42,21 @@ class Recorder:
         Buffer bound, batch size, flush interval and retry backoff.
     clock:
         Used to time-stamp the last successful flush.
+    errors:
+        Receives the count of parameter values stored as text.
     """
 
     def __init__(
-        self, storage: Callable[[], Awaitable[Storage]], config: RecordingConfig, clock: Clock
+        self,
+        storage: Callable[[], Awaitable[Storage]],
+        config: RecordingConfig,
+        clock: Clock,
+        errors: ErrorCounter | None = None,
     ) -> None:
         self._storage = storage
         self._config = config
         self._clock = clock
+        self._errors = errors
         self._buffer: deque[Record] = deque()
         self._max_queue = config.max_queue
         self._batch_size = config.batch_size
@@ -144,9 +152,10 @@ class Recorder:
             while self._buffer:
                 count = min(len(self._buffer), self._batch_size)
                 records = [self._buffer.popleft() for _ in range(count)]
+                batch = build_batch(records)
                 try:
                     storage = await self._storage()
-                    await storage.write(build_batch(records))
+                    await storage.write(batch)
                 except BaseException as exc:
                     # Keep the batch, in order, for the next attempt.
                     self._buffer.extendleft(reversed(records))
@@ -154,6 +163,8 @@ class Recorder:
                         self._note_failure(exc)
                     raise
                 self.written += count
+                if batch.rejected_inputs and self._errors is not None:
+                    self._errors.rejected_inputs += batch.rejected_inputs
                 self.last_flush_at = self._clock.time()
                 if self._failing:
                     _log.info("monitoring: writes recovered; %d records pending", self.pending)

@@ -33,6 +33,8 @@ class WriteBatch:
     """Everything one flush writes, in one transaction."""
 
     records: int = 0
+    rejected_inputs: int = 0
+    """Parameter values that had to be stored as text (see :func:`serialize_parameters`)."""
     servers: dict[str, tuple[str | None, float]] = field(default_factory=dict)
     """guild_id -> (latest known name or None, last seen epoch seconds)."""
     audit_rows: list[AuditRow] = field(default_factory=list)
@@ -48,37 +50,42 @@ class WriteBatch:
     """(guild, minute as epoch seconds // 60) -> [commands, failed_commands]."""
 
 
-def serialize_parameters(parameters: dict[str, Any] | str | None) -> str:
-    """Parameters as compact JSON text; anything JSON cannot encode is stored as its ``str``."""
+def serialize_parameters(parameters: dict[str, Any] | str | None) -> tuple[str, int]:
+    """Parameters as compact JSON text, and how many values JSON could not hold as they were.
+
+    Discord objects (members, channels, roles, messages) are stored as their id and sets as
+    lists: faithful conversions. Anything else JSON cannot encode is stored as its ``str`` and
+    counted; so are NaN and circular structures (the whole dict then falls back to text values).
+    """
     if parameters is None:
-        return "{}"
+        return "{}", 0
     if isinstance(parameters, str):
-        return parameters
+        return parameters, 0
+    fallbacks = 0
+
+    def default(value: Any) -> Any:
+        nonlocal fallbacks
+        ident = getattr(value, "id", None)
+        if isinstance(ident, int) and not isinstance(ident, bool):
+            return str(ident)
+        if isinstance(value, set | frozenset | tuple):
+            return list(value)
+        fallbacks += 1
+        return str(value)
+
     try:
-        return json.dumps(
-            parameters,
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-            default=_json_default,
+        text = json.dumps(
+            parameters, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=default
         )
+        return text, fallbacks
     except (TypeError, ValueError):
         # Circular structures, NaN, keys JSON cannot take: keep what can be kept, as text.
-        return json.dumps(
+        text = json.dumps(
             {str(k): _safe_value(v) for k, v in parameters.items()},
             ensure_ascii=False,
             separators=(",", ":"),
         )
-
-
-def _json_default(value: Any) -> Any:
-    # Discord objects (members, channels, roles, messages) are recorded by their id.
-    ident = getattr(value, "id", None)
-    if isinstance(ident, int) and not isinstance(ident, bool):
-        return str(ident)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
+        return text, 1
 
 
 def _safe_value(value: Any) -> Any:
@@ -112,6 +119,8 @@ def build_batch(records: Iterable[Record]) -> WriteBatch:
             _seen(servers, guild, record.guild_name, record.executed_at)
             day = day_of(record.executed_at)
             failed = not record.success
+            parameters, fallbacks = serialize_parameters(record.parameters)
+            batch.rejected_inputs += fallbacks
             batch.audit_rows.append(
                 (
                     guild,
@@ -119,7 +128,7 @@ def build_batch(records: Iterable[Record]) -> WriteBatch:
                     record.user_id,
                     record.username,
                     record.command,
-                    serialize_parameters(record.parameters),
+                    parameters,
                     record.duration,
                     record.success,
                     record.error_type,

@@ -41,8 +41,8 @@ class StatisticsCollector:
         return self.db.submit(
             StatRecord(
                 kind=kind,
-                guild_id=clean_guild_id(guild_id),
-                user_id=None if user_id is None else clean_user_id(user_id),
+                guild_id=clean_guild_id(guild_id, self.errors),
+                user_id=None if user_id is None else clean_user_id(user_id, self.errors),
                 amount=amount,
                 at=self.db.clock.time(),
             )

@@ -85,6 +85,13 @@ def get_current_system(
     """The system the helpers use: the latest created, else a default on the configured path."""
     global _current
     if _current is None or _current.db.closed:
-        _log.info("monitoring: no monitoring system created yet; opening the configured database")
+        if _current is None:
+            _log.info("monitoring: no monitoring system yet; opening the configured database")
+        else:
+            _log.warning(
+                "monitoring: the current monitoring system's database (%s) is closed; "
+                "opening the configured database instead",
+                _current.db.path,
+            )
         _current = create_monitoring_system(Database(config=config, clock=clock))
     return _current
