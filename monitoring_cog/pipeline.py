@@ -58,6 +58,7 @@ class Recorder:
         self._clock = clock
         self._errors = errors
         self._buffer: deque[Record] = deque()
+        self._in_flight = 0
         self._max_queue = config.max_queue
         self._batch_size = config.batch_size
         self._wake = asyncio.Event()
@@ -90,7 +91,8 @@ class Recorder:
     def submit(self, record: Record) -> bool:
         """Queue ``record`` for writing; ``False`` if it was dropped (buffer full or closed)."""
         buffer = self._buffer
-        if len(buffer) >= self._max_queue or self._closing:
+        # A batch being written is out of the buffer but still in memory: it counts too.
+        if len(buffer) + self._in_flight >= self._max_queue or self._closing:
             self._drop()
             return False
         buffer.append(record)
@@ -153,6 +155,7 @@ class Recorder:
                 count = min(len(self._buffer), self._batch_size)
                 records = [self._buffer.popleft() for _ in range(count)]
                 batch = build_batch(records)
+                self._in_flight = count
                 try:
                     storage = await self._storage()
                     await storage.write(batch)
@@ -162,6 +165,8 @@ class Recorder:
                     if isinstance(exc, Exception):
                         self._note_failure(exc)
                     raise
+                finally:
+                    self._in_flight = 0
                 self.written += count
                 if batch.rejected_inputs and self._errors is not None:
                     self._errors.rejected_inputs += batch.rejected_inputs

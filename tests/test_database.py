@@ -1,0 +1,293 @@
+"""``monitoring_cog.Database``: construction, paths, lifetime, and a database that fails.
+
+Covers: the constructor does no I/O beyond creating missing parent folders; a path that can never
+hold a database raises :class:`DatabaseUnavailable` naming it; ``":memory:"``; data surviving a
+close and reopen; ``async with``; and a database that fails, at start (a corrupt file) or mid-run
+(another connection holds the write lock, or the file is replaced by garbage), which the public
+API survives by returning its defaults, logging, counting the error, and reporting itself
+unhealthy.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from db_support import exclusive_lock
+
+from monitoring_cog import (
+    Database,
+    DatabaseUnavailable,
+    ManualClock,
+    MonitoringConfig,
+    MonitoringSystem,
+    create_monitoring_system,
+)
+from monitoring_cog.config import DatabaseConfig, RecordingConfig
+from monitoring_cog.storage.migrations import latest_version
+
+GUILD = "111"
+GARBAGE = b"this is not a SQLite database\n" * 200
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+class MakeSystem(Protocol):
+    def __call__(self, path: Path | str | None = None, **database: Any) -> MonitoringSystem: ...
+
+
+@pytest.fixture
+async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncIterator[MakeSystem]:
+    """Build a monitoring system (``db_path`` unless told) whose writer only writes when asked."""
+    made: list[Database] = []
+
+    def make(path: Path | str | None = None, **database: Any) -> MonitoringSystem:
+        location = db_path if path is None else path
+        config = MonitoringConfig(
+            database=DatabaseConfig(path=str(location), **database),
+            recording=RecordingConfig(flush_interval=3600.0),
+        )
+        db = Database(location, config=config, clock=clock)
+        made.append(db)
+        return create_monitoring_system(db, process=process, make_current=False)
+
+    yield make
+    for db in made:
+        await db.close()
+
+
+def audit_count(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM audit_logs").fetchone()[0])
+
+
+def corrupt(path: Path) -> None:
+    """Replace the database (and its WAL files) with bytes that are not a SQLite database."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(GARBAGE)
+
+
+def is_garbage(path: Path) -> bool:
+    return path.read_bytes() == GARBAGE
+
+
+def files_in(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def monitoring_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.ERROR and r.name.startswith("monitoring_cog")
+    ]
+
+
+async def assert_degraded(system: MonitoringSystem, caplog: pytest.LogCaptureFixture) -> None:
+    """Log a command and read it back while the database fails: every call returns its default,
+    each failed read is logged and counted, and the health report says so."""
+    db = system.db
+    assert db.errors.errors == 0
+
+    with caplog.at_level(logging.ERROR, logger="monitoring_cog"):
+        assert await system.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play") is True
+        assert await system.cmd_logger.get_recent_commands() == []
+        assert await system.stats_collector.generate_weekly_report(GUILD) == {}
+        assert await system.perf_monitor.get_performance_stats(GUILD) == {}
+        report = await system.health_check.get_full_health_report()
+
+    assert db.errors.by_operation == {
+        "CommandLogger.get_recent_commands": 1,
+        "StatisticsCollector.generate_report": 1,
+        "PerformanceMonitor.get_performance_stats": 1,
+        "HealthCheck.check_error_rate": 1,
+    }
+    assert db.errors.errors == 4
+    messages = monitoring_errors(caplog)
+    assert any("CommandLogger.get_recent_commands" in m for m in messages), messages
+    assert report["overall_status"] == "unhealthy"
+    assert report["database"]["status"] == "error"
+    assert report["database"]["connected"] is False
+    assert report["recording"]["status"] == "critical"
+    assert report["recording"]["failing"] is True
+    assert report["recording"]["pending"] == 1
+    assert report["internal_errors"]["count"] == db.errors.errors
+
+
+# --- construction ------------------------------------------------------------------------------
+
+
+async def test_constructor_creates_parent_folders_but_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # No ./config.toml: the defaults apply.
+    monkeypatch.delenv("MONITORING_CONFIG", raising=False)
+    path = tmp_path / "a" / "b" / "bot.db"
+
+    db = Database(path)
+    try:
+        assert path.parent.is_dir()
+        assert not path.exists()
+        assert db.is_connected is False
+        assert db.path == str(path)
+        assert db.config == MonitoringConfig()
+
+        await db.connect()
+
+        assert path.is_file()
+        assert db.is_connected is True
+    finally:
+        await db.close()
+
+
+def _folder(tmp_path: Path) -> Path:
+    (tmp_path / "folder").mkdir()
+    return tmp_path / "folder"
+
+
+def _under_file(tmp_path: Path) -> Path:
+    (tmp_path / "file.txt").write_text("not a folder")
+    return tmp_path / "file.txt" / "bot.db"
+
+
+def _deep_under_file(tmp_path: Path) -> Path:
+    (tmp_path / "file.txt").write_text("not a folder")
+    return tmp_path / "file.txt" / "sub" / "bot.db"
+
+
+@pytest.mark.parametrize("unusable", [_folder, _under_file, _deep_under_file])
+def test_unusable_path_raises_naming_it(tmp_path: Path, unusable: Any) -> None:
+    path = unusable(tmp_path)
+
+    with pytest.raises(DatabaseUnavailable) as info:
+        Database(path, config=MonitoringConfig())
+
+    assert str(path) in str(info.value)
+
+
+async def test_memory_database_works_without_a_file(
+    make_system: MakeSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    system = make_system(":memory:")
+
+    assert await system.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play")
+    entries = await system.cmd_logger.get_recent_commands()
+
+    assert [e["command"] for e in entries] == ["play"]
+    assert system.db.path == ":memory:"
+    assert await system.db.migrate() == latest_version("sqlite")
+    assert files_in(tmp_path) == []
+
+
+# --- lifetime ----------------------------------------------------------------------------------
+
+
+async def test_data_survives_close_and_reopen(make_system: MakeSystem) -> None:
+    first = make_system()
+    assert await first.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play", {"q": "song"})
+    assert await first.cmd_logger.log_command(GUILD, "Guild", 2, "bob", "skip", success=False)
+    await first.db.close()
+
+    second = make_system()
+    entries = await second.cmd_logger.get_recent_commands(GUILD)
+    report = await second.stats_collector.generate_weekly_report(GUILD)
+
+    assert sorted((e["command"], e["user_id"], e["success"]) for e in entries) == [
+        ("play", "1", True),
+        ("skip", "2", False),
+    ]
+    assert next(e for e in entries if e["command"] == "play")["parameters"] == {"q": "song"}
+    assert report["total_commands"] == 2
+    assert report["failed_commands"] == 1
+
+
+async def test_async_with_closes_and_writes(
+    db_path: Path, clock: ManualClock, process: Any
+) -> None:
+    config = MonitoringConfig(recording=RecordingConfig(flush_interval=3600.0))
+    async with Database(db_path, config=config, clock=clock) as db:
+        logger = create_monitoring_system(db, process=process, make_current=False).cmd_logger
+        assert await logger.log_command(GUILD, "Guild", 1, "alice", "play")
+        await db.connect()
+        assert db.is_connected is True
+
+    assert (db.closed, db.is_connected) == (True, False)
+    assert audit_count(db_path) == 1
+
+
+# --- a failing database ------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["locked", "corrupted"])
+async def failing_system(
+    request: pytest.FixtureRequest, make_system: MakeSystem, db_path: Path
+) -> AsyncIterator[MonitoringSystem]:
+    """A working system whose database then fails: its file locked, or replaced by garbage."""
+    system = make_system(busy_timeout_ms=20)
+    await system.db.connect()
+    if request.param == "locked":
+        with exclusive_lock(db_path):
+            yield system
+    else:
+        storage = await system.db.storage()
+        await storage.close()  # The next use reconnects, to the garbage.
+        corrupt(db_path)
+        yield system
+
+
+async def test_database_failing_mid_run_degrades_to_defaults(
+    failing_system: MonitoringSystem, caplog: pytest.LogCaptureFixture
+) -> None:
+    await assert_degraded(failing_system, caplog)
+
+
+async def test_writes_resume_once_the_lock_is_released(
+    make_system: MakeSystem, db_path: Path
+) -> None:
+    system = make_system(busy_timeout_ms=20)
+    await system.db.connect()
+    with exclusive_lock(db_path):
+        assert await system.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play")
+        assert await system.cmd_logger.get_recent_commands() == []
+        assert system.db.recorder.failing is True
+
+    entries = await system.cmd_logger.get_recent_commands()
+    report = await system.health_check.get_full_health_report()
+
+    assert [e["command"] for e in entries] == ["play"]
+    assert report["recording"]["failing"] is False
+    assert report["database"]["status"] == "healthy"
+    assert report["recording"]["status"] == "healthy"
+    assert audit_count(db_path) == 1
+
+
+async def test_corrupt_file_at_start_degrades_to_defaults(
+    make_system: MakeSystem, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corrupt(db_path)
+    system = make_system()
+
+    await assert_degraded(system, caplog)
+    assert is_garbage(db_path)  # Never overwritten.
+
+
+async def test_connect_to_corrupt_file_raises_naming_the_path(
+    make_system: MakeSystem, db_path: Path
+) -> None:
+    corrupt(db_path)
+    db = make_system().db
+
+    with pytest.raises(DatabaseUnavailable) as info:
+        await db.connect()
+
+    assert str(db_path) in str(info.value)
+    assert db.is_connected is False

@@ -1,0 +1,391 @@
+"""The recording pipeline (``monitoring_cog.pipeline.Recorder``) against a real SQLite file.
+
+Covers: ``log_command`` only queues; the writer task flushes on its interval and as soon as a
+batch is full; a flush stores audit rows and rollups in one transaction; readers flush first; the
+buffer bound drops (and counts) the newest record; a write refused by SQLite (another connection
+holds the lock) keeps its batch and is retried until every record arrives exactly once; close
+writes everything queued, is idempotent, and refuses later submissions.
+
+What is stored is checked through a separate plain :mod:`sqlite3` connection, never through the
+library itself. Waiting on the writer task is done by polling with a deadline, never by sleeping
+for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from db_support import exclusive_lock
+
+from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
+from monitoring_cog import create_monitoring_system as create_system
+from monitoring_cog.config import DatabaseConfig, RecordingConfig
+from monitoring_cog.records import CommandRecord
+
+GUILD = "111"
+LONG_INTERVAL = 3600.0
+"""A flush interval no test outlives: with it, only a full batch, a reader or close writes."""
+DEADLINE = 10.0
+"""Seconds a poll waits for the writer before the test fails."""
+
+RECORDED = {
+    "audit_logs": "SELECT COUNT(*) FROM audit_logs",
+    "bot_stats": "SELECT COALESCE(SUM(commands), 0) FROM bot_stats",
+    "daily_users": "SELECT COALESCE(SUM(commands), 0) FROM daily_users",
+    "command_stats": "SELECT COALESCE(SUM(count), 0) FROM command_stats",
+    "command_latency": "SELECT COALESCE(SUM(count), 0) FROM command_latency",
+    "command_minutes": "SELECT COALESCE(SUM(commands), 0) FROM command_minutes",
+}
+"""How many commands each table accounts for: audit rows, and every rollup's command count."""
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def recorded(path: Path) -> dict[str, int]:
+    """Commands accounted for by each table, read in one snapshot by a plain sqlite3 connection."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("BEGIN")
+        counts = {table: conn.execute(sql).fetchone()[0] for table, sql in RECORDED.items()}
+        conn.execute("COMMIT")
+    return counts
+
+
+def everywhere(count: int) -> dict[str, int]:
+    """What :func:`recorded` returns once ``count`` commands are fully stored."""
+    return dict.fromkeys(RECORDED, count)
+
+
+def scalar(path: Path, sql: str) -> Any:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def stored_indexes(path: Path) -> list[int]:
+    """The ``i`` parameter of every audit row, in insertion (id) order."""
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT json_extract(parameters, '$.i') FROM audit_logs ORDER BY id"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def record(i: int, clock: ManualClock) -> CommandRecord:
+    """The ``i``-th test command: three guilds, fifty users, five commands, every 7th failing."""
+    failed = i % 7 == 6
+    return CommandRecord(
+        guild_id=f"guild{i % 3}",
+        guild_name=f"Guild {i % 3}",
+        user_id=f"user{i % 50}",
+        username=None,
+        command=f"cmd{i % 5}",
+        parameters={"i": i},
+        duration=(i % 10) / 10,
+        success=not failed,
+        error_type="RuntimeError" if failed else None,
+        error_message="boom" if failed else None,
+        executed_at=clock.time() - i,
+    )
+
+
+async def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` (yielding to the writer task) until it holds or the deadline passes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE
+    while not condition():
+        if loop.time() > deadline:
+            pytest.fail(f"still waiting after {DEADLINE}s for {what}")
+        await asyncio.sleep(0.005)
+
+
+class MakeSystem(Protocol):
+    def __call__(self, *, busy_timeout_ms: int = ..., **recording: Any) -> MonitoringSystem: ...
+
+
+@pytest.fixture
+async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncIterator[MakeSystem]:
+    """Build a monitoring system on ``db_path`` with the given recording settings."""
+    made: list[Database] = []
+
+    def make(*, busy_timeout_ms: int = 5000, **recording: Any) -> MonitoringSystem:
+        config = MonitoringConfig(
+            database=DatabaseConfig(path=str(db_path), busy_timeout_ms=busy_timeout_ms),
+            recording=RecordingConfig(**recording),
+        )
+        db = Database(db_path, config=config, clock=clock)
+        made.append(db)
+        return create_system(db, process=process, make_current=False)
+
+    yield make
+    for db in made:
+        await db.close()
+
+
+# --- queueing and the writer task --------------------------------------------------------------
+
+
+async def test_log_command_queues_and_the_writer_flushes_within_the_interval(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    system = make_system(flush_interval=0.05)
+    db = system.db
+    await db.connect()  # Create the schema, so the plain connection below can count rows.
+
+    queued = await system.cmd_logger.log_command(GUILD, "Guild", 7, "alice", "play", {"q": "x"})
+
+    assert queued is True
+    assert db.recorder.pending == 1
+    assert db.recorder.written == 0
+    assert recorded(db_path) == everywhere(0)
+
+    await wait_until(lambda: db.recorder.written == 1, "the writer task to flush the command")
+    assert db.recorder.pending == 0
+    assert db.recorder.last_flush_at == clock.time()
+    assert recorded(db_path) == everywhere(1)
+    assert scalar(db_path, "SELECT command FROM audit_logs") == "play"
+
+
+async def test_full_batch_is_written_without_waiting_for_the_interval(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    db = make_system(flush_interval=LONG_INTERVAL, batch_size=10).db
+    await db.connect()
+
+    assert all(db.submit(record(i, clock)) for i in range(9))
+    for _ in range(20):
+        await asyncio.sleep(0)  # Let the writer run: one record short of a batch, it waits.
+    assert db.recorder.pending == 9
+    assert recorded(db_path) == everywhere(0)
+
+    assert db.submit(record(9, clock))
+    await wait_until(lambda: db.recorder.written == 10, "the full batch to be written")
+    assert db.recorder.pending == 0
+    assert stored_indexes(db_path) == list(range(10))
+
+
+async def test_flush_stores_audit_rows_and_every_rollup(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    db = make_system(flush_interval=LONG_INTERVAL).db
+    for i in range(7):  # Record 6 fails.
+        assert db.submit(record(i, clock))
+
+    await db.flush()
+
+    assert recorded(db_path) == everywhere(7)
+    assert scalar(db_path, "SELECT SUM(failed_commands) FROM bot_stats") == 1
+    assert scalar(db_path, "SELECT SUM(failures) FROM command_stats") == 1
+    assert scalar(db_path, "SELECT SUM(failures) FROM command_minutes") == 1
+    assert scalar(db_path, "SELECT COUNT(*) FROM servers") == 3
+    assert scalar(db_path, "SELECT COUNT(*) FROM daily_users") == 7
+
+
+async def test_a_flush_is_one_transaction(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    """A rollup refused after the audit rows went in leaves no audit row (nor any rollup) behind."""
+    db = make_system(flush_interval=LONG_INTERVAL).db
+    await db.connect()
+    with closing(sqlite3.connect(db_path)) as conn:
+        # command_stats is written after servers, audit_logs, bot_stats and daily_users.
+        conn.execute(
+            "CREATE TRIGGER refuse_rollup BEFORE INSERT ON command_stats"
+            " BEGIN SELECT RAISE(ABORT, 'rollup refused'); END"
+        )
+        conn.commit()
+    for i in range(3):
+        assert db.submit(record(i, clock))
+
+    with pytest.raises(sqlite3.IntegrityError, match="rollup refused"):
+        await db.flush()
+
+    assert recorded(db_path) == everywhere(0)
+    assert scalar(db_path, "SELECT COUNT(*) FROM servers") == 0
+    assert db.recorder.pending == 3
+    assert db.recorder.write_errors == 1
+
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute("DROP TRIGGER refuse_rollup")
+        conn.commit()
+    await db.flush()
+
+    assert recorded(db_path) == everywhere(3)
+    assert stored_indexes(db_path) == [0, 1, 2]
+    assert db.recorder.failing is False
+
+
+Reader = Callable[[MonitoringSystem], Awaitable[Any]]
+
+READERS: dict[str, tuple[Reader, Callable[[Any], int]]] = {
+    "weekly_report": (
+        lambda s: s.stats_collector.generate_weekly_report(GUILD),
+        lambda r: r["total_commands"],
+    ),
+    "daily_stats": (lambda s: s.stats_collector.get_daily_stats(GUILD), lambda r: r["commands"]),
+    "recent_commands": (lambda s: s.cmd_logger.get_recent_commands(GUILD), len),
+    "performance_stats": (
+        lambda s: s.perf_monitor.get_performance_stats(GUILD),
+        lambda r: r["total_commands"],
+    ),
+    "error_rate": (
+        lambda s: s.health_check.check_error_rate(GUILD),
+        lambda r: r["total_commands"],
+    ),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+async def test_readers_see_what_was_just_logged(make_system: MakeSystem, reader: str) -> None:
+    system = make_system(flush_interval=LONG_INTERVAL)
+    read, commands_in = READERS[reader]
+    assert await system.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play")
+    assert await system.cmd_logger.log_command(GUILD, "Guild", 2, "bob", "skip", success=False)
+    assert system.db.recorder.pending == 2
+
+    result = await read(system)
+
+    assert commands_in(result) == 2
+    assert system.db.recorder.pending == 0
+
+
+# --- the buffer bound --------------------------------------------------------------------------
+
+
+async def test_full_buffer_drops_the_newest_record_and_reports_it(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    """With the writer idle (long interval, batch bigger than the buffer), record N+1 is dropped.
+
+    The submissions never yield to the event loop, so the writer cannot drain the buffer between
+    them.
+    """
+    system = make_system(flush_interval=LONG_INTERVAL, batch_size=100, max_queue=5)
+    recorder = system.db.recorder
+
+    accepted = [system.db.submit(record(i, clock)) for i in range(6)]
+
+    assert accepted == [True] * 5 + [False]
+    assert recorder.pending == 5
+    assert recorder.dropped == 1
+
+    report = await system.health_check.get_full_health_report()
+
+    recording = report["recording"]
+    assert recording["dropped"] == 1
+    assert recording["dropped_since_last_check"] == 1
+    assert recording["max_queue"] == 5
+    assert recording["status"] == "warning"
+    assert report["overall_status"] == "degraded"
+    assert stored_indexes(db_path) == [0, 1, 2, 3, 4]
+
+    again = await system.health_check.get_full_health_report()
+    assert again["recording"]["dropped"] == 1
+    assert again["recording"]["dropped_since_last_check"] == 0
+    assert again["recording"]["status"] == "healthy"
+
+
+# --- failed writes -----------------------------------------------------------------------------
+
+
+async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    db = make_system(
+        busy_timeout_ms=20, flush_interval=0.02, batch_size=7, retry_backoff_max=0.2
+    ).db
+    recorder = db.recorder
+    await db.connect()
+
+    with exclusive_lock(db_path) as blocker:
+        for i in range(20):
+            assert db.submit(record(i, clock))
+        await wait_until(
+            lambda: recorder.write_errors >= 2 and recorder.failing and recorder.pending == 20,
+            "two failed attempts with the whole batch back in the buffer",
+        )
+        assert recorder.written == 0
+        assert "locked" in (recorder.last_error or "")
+        assert blocker.execute("SELECT COUNT(*) FROM audit_logs").fetchone()[0] == 0
+
+    await wait_until(
+        lambda: recorder.written == 20 and recorder.pending == 0, "the retried writes to succeed"
+    )
+    assert recorder.failing is False
+    assert recorder.last_error is None
+    assert recorder.dropped == 0
+    assert stored_indexes(db_path) == list(range(20))  # Each once, in order.
+    assert recorded(db_path) == everywhere(20)
+
+
+# --- close -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer_started", [False, True], ids=["writer-idle", "writer-busy"])
+async def test_close_writes_everything_queued(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock, writer_started: bool
+) -> None:
+    total = 5000
+    db = make_system(flush_interval=LONG_INTERVAL, batch_size=1000).db
+    assert all(db.submit(record(i, clock)) for i in range(total))
+    if writer_started:
+        await wait_until(lambda: db.recorder.written >= 1000, "the writer to start on the backlog")
+
+    await db.close()
+
+    assert db.recorder.written == total
+    assert db.recorder.lost_on_close == 0
+    reopened = make_system(flush_interval=LONG_INTERVAL)
+    entries = await reopened.cmd_logger.get_recent_commands(limit=2 * total)
+    assert len(entries) == total
+    report = await reopened.stats_collector.generate_weekly_report(None)
+    assert report["total_commands"] == total
+    assert report["failed_commands"] == sum(1 for i in range(total) if i % 7 == 6)
+    assert recorded(db_path) == everywhere(total)
+    assert sorted(stored_indexes(db_path)) == list(range(total))
+
+
+async def test_close_is_idempotent(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    db = make_system(flush_interval=LONG_INTERVAL).db
+    assert db.submit(record(0, clock))
+
+    await db.close()
+    stats = db.recorder.stats()
+    await db.close()
+
+    assert db.closed is True
+    assert db.is_connected is False
+    assert db.recorder.stats() == stats
+    assert recorded(db_path) == everywhere(1)
+
+
+async def test_submit_after_close_is_refused_and_counted(
+    make_system: MakeSystem,
+    db_path: Path,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    system = make_system(flush_interval=LONG_INTERVAL)
+    db = system.db
+    assert db.submit(record(0, clock))
+    await db.close()
+
+    with caplog.at_level(logging.WARNING, logger="monitoring_cog"):
+        logged = await system.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play")
+        submitted = db.submit(record(1, clock))
+
+    assert logged is False
+    assert submitted is False
+    assert db.recorder.dropped == 2
+    assert db.recorder.pending == 0
+    assert db.recorder.stats()["dropped"] == 2
+    assert any("recorder closed" in r.getMessage() for r in caplog.records)
+    assert recorded(db_path) == everywhere(1)
