@@ -291,6 +291,28 @@ async def test_full_buffer_drops_the_newest_record_and_reports_it(
     assert again["recording"]["status"] == "healthy"
 
 
+async def test_the_batch_being_written_counts_against_the_bound(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock
+) -> None:
+    """Records taken out of the buffer for a write are still in memory: the bound includes them."""
+    db = make_system(
+        busy_timeout_ms=5000, flush_interval=LONG_INTERVAL, batch_size=100, max_queue=5
+    ).db
+    recorder = db.recorder
+    await db.connect()
+    for i in range(5):
+        assert db.submit(record(i, clock))
+
+    with exclusive_lock(db_path):
+        flushing = asyncio.create_task(db.flush())
+        await wait_until(lambda: recorder.pending == 0, "the batch to leave the buffer")
+        assert db.submit(record(5, clock)) is False  # 5 in flight already fill the bound.
+        assert recorder.dropped == 1
+    await flushing
+
+    assert stored_indexes(db_path) == [0, 1, 2, 3, 4]
+
+
 # --- failed writes -----------------------------------------------------------------------------
 
 
