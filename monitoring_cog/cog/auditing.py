@@ -64,21 +64,30 @@ def _root_error(error: BaseException) -> BaseException:
     return error
 
 
-def _ctx_parameters(ctx: commands.Context[Any]) -> dict[str, Any] | str:
+def _ctx_parameters(ctx: commands.Context[Any]) -> dict[str, Any]:
     command = ctx.command
     if command is None:
         return {}
     names = list(command.clean_params)
     # ctx.args starts with the cog (for cog commands) and the context itself.
     offset = 2 if command.cog is not None else 1
-    values = ctx.args[offset:]
-    if not values and not ctx.kwargs and names:
-        # Failed before its arguments were parsed: keep what the user typed.
-        raw = ctx.view.buffer[ctx.view.index :].strip() if ctx.view is not None else ""
-        return {"_raw": raw} if raw else {}
-    params = dict(zip(names, values, strict=False))
+    params = dict(zip(names, ctx.args[offset:], strict=False))
     params.update(ctx.kwargs)
+    if not hasattr(ctx, _STARTED) and ctx.interaction is None:
+        # Failed before it ran (check, cooldown, bad argument): keep what the user typed too,
+        # since the arguments may not have been parsed, or not all of them.
+        raw = _raw_arguments(ctx)
+        if raw:
+            params["_raw"] = raw
     return params
+
+
+def _raw_arguments(ctx: commands.Context[Any]) -> str:
+    text = ctx.message.content[len(ctx.prefix or "") :].lstrip()
+    for word in (*ctx.invoked_parents, ctx.invoked_with or ""):
+        if word and text.startswith(word):
+            text = text[len(word) :].lstrip()
+    return text.strip()
 
 
 def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, Any]:
