@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple
+import sys
+import types
+from typing import Any, NamedTuple
 
 from .clock import Clock
 from .command_logger import CommandLogger
@@ -38,7 +40,21 @@ class MonitoringSystem(NamedTuple):
         return self.cmd_logger.db
 
 
-_current: MonitoringSystem | None = None
+_STATE_MODULE = "monitoring_cog_state"
+
+
+def _state() -> dict[str, Any]:
+    """Where the current system is kept, out of reach of extension reloads.
+
+    ``bot.reload_extension("monitoring_cog")`` drops every ``monitoring_cog.*`` module and imports
+    them afresh, while bot code keeps the helper functions it imported before. Keeping the
+    current system in a module of its own name lets old and new helpers see the same one.
+    """
+    state = sys.modules.get(_STATE_MODULE)
+    if state is None:
+        state = types.ModuleType(_STATE_MODULE, "monitoring_cog's current monitoring system.")
+        sys.modules[_STATE_MODULE] = state
+    return vars(state)
 
 
 def create_monitoring_system(
@@ -55,7 +71,6 @@ def create_monitoring_system(
     make_current:
         Make this the system the helper functions (``log_command_execution`` and friends) use.
     """
-    global _current
     database = db if db is not None else Database()
     system = MonitoringSystem(
         CommandLogger(database),
@@ -64,34 +79,35 @@ def create_monitoring_system(
         HealthCheck(database, process=process),
     )
     if make_current:
-        _current = system
+        _state()["current"] = system
     return system
 
 
 def set_current_system(system: MonitoringSystem | None) -> None:
     """Make ``system`` the one the helper functions use (``None`` to forget it)."""
-    global _current
-    _current = system
+    _state()["current"] = system
 
 
 def peek_current_system() -> MonitoringSystem | None:
     """The current system, or ``None``; unlike :func:`get_current_system` it never creates one."""
-    return _current
+    current: MonitoringSystem | None = _state().get("current")
+    return current
 
 
 def get_current_system(
     *, config: MonitoringConfig | None = None, clock: Clock | None = None
 ) -> MonitoringSystem:
     """The system the helpers use: the latest created, else a default on the configured path."""
-    global _current
-    if _current is None or _current.db.closed:
-        if _current is None:
+    state = _state()
+    current: MonitoringSystem | None = state.get("current")
+    if current is None or current.db.closed:
+        if current is None:
             _log.info("monitoring: no monitoring system yet; opening the configured database")
         else:
             _log.warning(
                 "monitoring: the current monitoring system's database (%s) is closed; "
                 "opening the configured database instead",
-                _current.db.path,
+                current.db.path,
             )
-        _current = create_monitoring_system(Database(config=config, clock=clock))
-    return _current
+        current = create_monitoring_system(Database(config=config, clock=clock))
+    return current

@@ -121,6 +121,9 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         self.auditor.install()
+        if self.bot.is_ready():  # Loaded after start-up: on_ready has been and gone.
+            for guild in self.bot.guilds:
+                self._register(guild)
         self.health_loop.change_interval(seconds=self.config.health.check_interval)
         self.health_loop.start()
         _log.info("monitoring: loaded; recording into %s", self.db.path)
@@ -233,23 +236,23 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         await self._respond(interaction, report_embed(report, name))
 
     @stats.command(name="weekly")
-    @_in_guild
     @_permission_check("stats_permission")
+    @_in_guild  # Innermost, so it runs first: a DM is refused as a DM.
     async def stats_weekly(self, interaction: discord.Interaction[Any]) -> None:
         """This server's statistics for the last 7 days."""
         await self._report(interaction, "weekly")
 
     @stats.command(name="monthly")
-    @_in_guild
     @_permission_check("stats_permission")
+    @_in_guild
     async def stats_monthly(self, interaction: discord.Interaction[Any]) -> None:
         """This server's statistics for the last 30 days."""
         await self._report(interaction, "monthly")
 
     @stats.command(name="performance")
-    @_in_guild
     @app_commands.describe(days="How many days to cover (1 to 90)")
     @_permission_check("stats_permission")
+    @_in_guild
     async def stats_performance(
         self, interaction: discord.Interaction[Any], days: app_commands.Range[int, 1, 90] = 7
     ) -> None:
