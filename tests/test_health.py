@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOW, FakeProcess
+from fakes import NOW, FakeProcess
 
 from monitoring_cog import (
     CommandLogger,

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import NOW, FakeProcess
+from fakes import NOW, FakeProcess
 
 from monitoring_cog import (
     CommandLogger,

@@ -225,6 +225,9 @@ class CommandAuditor:
     ) -> None:
         started = getattr(ctx, _STARTED, None)
         duration = max(0.0, ended - started) if started is not None else 0.0
+        # A failure is recorded when its error reaches the listener, after the command ended:
+        # date it from its start, not from now.
+        since_start = self.clock.monotonic() - started if started is not None else duration
         guild = ctx.guild
         author = ctx.author
         command = ctx.command
@@ -242,7 +245,7 @@ class CommandAuditor:
                 success=root is None,
                 error_type=type(root).__name__ if root is not None else None,
                 error_message=_error_message(root) if root is not None else None,
-                executed_at=self.clock.time() - duration,
+                executed_at=self.clock.time() - since_start,
             )
         )
         self.perf.record_metric("command", name, duration, failed=root is not None)

@@ -1,0 +1,268 @@
+"""Real ``discord.Interaction`` objects from synthetic INTERACTION_CREATE payloads.
+
+Only Discord's HTTP is faked: the webhook adapter's ``create_interaction_response`` (the initial
+response or deferral) and ``execute_webhook`` (follow-ups) are replaced by :class:`Responses`,
+which records each payload (embeds as dicts) instead of sending it; its
+``get_original_interaction_response`` (what ``Context.send`` fetches after answering a hybrid
+command run as a slash command) returns a plain message. Everything else is
+discord.py's own dispatch: ``CommandTree._call`` runs the tree's interaction_check, the command's
+checks, its callback, its error handlers, the tree's ``on_error`` and the completion event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+import discord.ext.test as dpytest
+from discord import app_commands
+from discord.ext import commands
+from discord.ext.test.factories import make_id
+from discord.webhook.async_ import AsyncWebhookAdapter
+
+APPLICATION_COMMAND = 2
+AUTOCOMPLETE = 4
+CHAT_INPUT = 1
+USER_MENU = 2
+MESSAGE_MENU = 3
+DEFERRED_CHANNEL_MESSAGE = 5
+EPHEMERAL = 64
+
+MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
+ADMINISTRATOR = str(discord.Permissions(administrator=True).value)
+NO_PERMISSIONS = "0"
+
+
+def user_payload(user: discord.abc.User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "username": user.name,
+        "discriminator": user.discriminator,
+        "global_name": None,
+        "avatar": None,
+    }
+
+
+def member_payload(member: discord.Member, permissions: str) -> dict[str, Any]:
+    """A member as Discord sends it in an interaction: with its resolved ``permissions``."""
+    return {
+        "user": user_payload(member),
+        "roles": [],
+        "joined_at": datetime(2024, 1, 1, tzinfo=UTC).isoformat(),
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "permissions": permissions,
+    }
+
+
+def message_payload(
+    channel_id: int, author: discord.abc.User, content: str, *, embeds: list[Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": str(make_id()),
+        "channel_id": str(channel_id),
+        "author": user_payload(author),
+        "content": content,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": embeds or [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
+
+
+def option(name: str, value: Any, type_: int) -> dict[str, Any]:
+    return {"name": name, "type": type_, "value": value}
+
+
+def subcommand(name: str, options: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"name": name, "type": 1, "options": options or []}
+
+
+@dataclass
+class Sent:
+    """One captured HTTP call: ``kind`` is ``"response"`` (initial) or ``"followup"``."""
+
+    kind: str
+    payload: dict[str, Any]
+
+    @property
+    def type(self) -> int | None:
+        return self.payload.get("type")
+
+    @property
+    def flags(self) -> int:
+        if self.kind == "response":
+            return int((self.payload.get("data") or {}).get("flags", 0))
+        return int(self.payload.get("flags", 0))
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        if self.kind == "response":
+            return list((self.payload.get("data") or {}).get("embeds", []))
+        return list(self.payload.get("embeds", []))
+
+
+@dataclass
+class Responses:
+    """What would have been sent to Discord for interactions, in order."""
+
+    sent: list[Sent] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return [embed for item in self.sent for embed in item.embeds]
+
+    def install(self, monkeypatch: Any) -> None:
+        responses = self
+
+        async def create_interaction_response(
+            adapter: Any, interaction_id: int, token: str, *, params: Any, **_: Any
+        ) -> dict[str, Any]:
+            payload = dict(params.payload or {})
+            responses.sent.append(Sent("response", payload))
+            data = payload.get("data") or {}
+            return {
+                "interaction": {
+                    "id": str(interaction_id),
+                    "type": APPLICATION_COMMAND,
+                    "response_message_loading": payload.get("type") == DEFERRED_CHANNEL_MESSAGE,
+                    "response_message_ephemeral": bool(int(data.get("flags", 0)) & EPHEMERAL),
+                }
+            }
+
+        async def execute_webhook(
+            adapter: Any,
+            webhook_id: int,
+            token: str,
+            *,
+            payload: dict[str, Any] | None = None,
+            **_: Any,
+        ) -> dict[str, Any]:
+            body = dict(payload or {})
+            responses.sent.append(Sent("followup", body))
+            config = dpytest.get_config()
+            bot_user = config.client.user
+            return message_payload(
+                config.channels[0].id,
+                bot_user,
+                body.get("content") or "",
+                embeds=body.get("embeds"),
+            )
+
+        async def get_original_interaction_response(
+            adapter: Any, application_id: int, token: str, **_: Any
+        ) -> dict[str, Any]:
+            # Context.send of a hybrid command run as a slash command fetches what it sent.
+            config = dpytest.get_config()
+            return message_payload(config.channels[0].id, config.client.user, "")
+
+        monkeypatch.setattr(
+            AsyncWebhookAdapter, "create_interaction_response", create_interaction_response
+        )
+        monkeypatch.setattr(AsyncWebhookAdapter, "execute_webhook", execute_webhook)
+        monkeypatch.setattr(
+            AsyncWebhookAdapter,
+            "get_original_interaction_response",
+            get_original_interaction_response,
+        )
+
+
+def make_interaction(
+    bot: commands.Bot,
+    name: str,
+    *,
+    options: list[dict[str, Any]] | None = None,
+    command_type: int = CHAT_INPUT,
+    member: discord.Member | None = None,
+    permissions: str = NO_PERMISSIONS,
+    in_guild: bool = True,
+    target: discord.Member | None = None,
+    target_message_content: str | None = None,
+    interaction_type: int = APPLICATION_COMMAND,
+) -> discord.Interaction[Any]:
+    """A real Interaction for the command ``name`` run by ``member`` (default: dpytest's first).
+
+    ``target`` makes a user context menu's target; ``target_message_content`` a message context
+    menu's target message (authored by the bot, in the first text channel).
+    """
+    config = dpytest.get_config()
+    guild = config.guilds[0]
+    channel = config.channels[0]
+    member = member if member is not None else config.members[0]
+    data: dict[str, Any] = {"id": str(make_id()), "name": name, "type": command_type}
+    if options is not None:
+        data["options"] = options
+    if command_type == USER_MENU:
+        assert target is not None
+        data["target_id"] = str(target.id)
+        resolved_member = member_payload(target, NO_PERMISSIONS)
+        data["resolved"] = {
+            "users": {str(target.id): resolved_member.pop("user")},
+            "members": {str(target.id): resolved_member},
+        }
+    elif command_type == MESSAGE_MENU:
+        assert target_message_content is not None
+        message = message_payload(channel.id, config.client.user, target_message_content)
+        data["target_id"] = message["id"]
+        data["resolved"] = {"messages": {message["id"]: message}}
+    payload: dict[str, Any] = {
+        "id": str(make_id()),
+        "application_id": str(bot.application_id or make_id()),
+        "type": interaction_type,
+        "token": "interaction-token",
+        "version": 1,
+        "data": data,
+        "locale": "en-US",
+        "attachment_size_limit": 8 * 1024 * 1024,
+        "app_permissions": str(discord.Permissions.all().value),
+    }
+    if in_guild:
+        payload["guild_id"] = str(guild.id)
+        payload["guild_locale"] = "en-US"
+        payload["channel_id"] = str(channel.id)
+        payload["channel"] = {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)}
+        payload["member"] = member_payload(member, permissions)
+    else:
+        dm_id = str(make_id())
+        payload["channel_id"] = dm_id
+        payload["channel"] = {"id": dm_id, "type": 1, "recipients": [user_payload(member)]}
+        payload["user"] = user_payload(member)
+        payload["context"] = 1
+    return discord.Interaction(data=payload, state=bot._connection)  # type: ignore[arg-type]
+
+
+async def settle() -> None:
+    """Let scheduled listener tasks (completion and error events) run to the end."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+    await dpytest.run_all_events()
+
+
+async def invoke(bot: commands.Bot, interaction: discord.Interaction[Any]) -> None:
+    """Run an interaction through the tree exactly as discord.py's gateway handler does."""
+    try:
+        await bot.tree._call(interaction)
+    except app_commands.AppCommandError as error:
+        await bot.tree._dispatch_error(interaction, error)
+    await settle()
+
+
+async def run_command(bot: commands.Bot, name: str, **kwargs: Any) -> discord.Interaction[Any]:
+    """Build and invoke an interaction for ``name``; return it for inspection."""
+    interaction = make_interaction(bot, name, **kwargs)
+    await invoke(bot, interaction)
+    return interaction
