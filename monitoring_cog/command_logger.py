@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from .database import Database
@@ -188,12 +190,21 @@ class CommandLogger:
         return await self.get_recent_commands(guild_id, failed_only=True, limit=limit)
 
     @safe_execute(default=0)
-    async def clear_old_logs(self, days: int = 30) -> int:
+    async def clear_old_logs(
+        self, days: int = 30, *, progress: Callable[[int], object] | None = None
+    ) -> int:
         """Delete audit rows older than ``days`` days; return how many were deleted.
 
         Rollups are kept, so reports and performance statistics are unchanged. Rows go in
         batches of 5000, each its own short transaction, so recording carries on meanwhile.
         Returns 0 on error.
+
+        Parameters
+        ----------
+        days:
+            Age, in days, past which audit rows go (0: every row recorded until now).
+        progress:
+            Called with the number of rows each batch deleted (for a progress bar).
         """
         if days < 0:
             raise ValueError(f"days must be >= 0, got {days}")
@@ -205,10 +216,82 @@ class CommandLogger:
         while True:
             removed = await storage.prune_audit_logs(cutoff, PRUNE_BATCH)
             deleted += removed
+            if progress is not None and removed:
+                progress(removed)
             if removed < PRUNE_BATCH:
                 break
             await asyncio.sleep(0)
         await storage.prune_minutes(now - MINUTES_KEPT)
         if deleted:
             _log.info("monitoring: pruned %d audit rows older than %d days", deleted, days)
+        return deleted
+
+    @safe_execute(default=0)
+    async def count_audit_logs(
+        self, *, since: float | None = None, older_than_days: float | None = None
+    ) -> int:
+        """How many audit rows match; 0 on error.
+
+        Parameters
+        ----------
+        since:
+            Count only rows from this epoch second on.
+        older_than_days:
+            Count only rows older than this many days (what :meth:`clear_old_logs` would delete).
+            With neither filter, every row is counted.
+        """
+        await self.db.flush()
+        storage = await self.db.storage()
+        before = None
+        if older_than_days is not None:
+            before = self.db.clock.time() - older_than_days * 86400
+        return await storage.count_audit_logs(since=since, before=before)
+
+    async def iter_audit_logs(
+        self, since: float | None = None, *, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Every audit row from epoch second ``since`` on, oldest first (Command Log Entries).
+
+        Rows are read ``batch_size`` at a time from one cursor, so exporting millions of rows
+        takes the memory of one batch. Use with ``async for``.
+
+        Unlike the other readers this raises (:class:`~monitoring_cog.errors.DatabaseUnavailable`
+        or the database's own error) instead of returning a default: an export cut short must not
+        pass for a complete one.
+        """
+        await self.db.flush()
+        storage = await self.db.storage()
+        # Closed here, not whenever the garbage collector gets to it: its cursor must go before
+        # the caller closes the database.
+        async with contextlib.aclosing(
+            storage.iter_audit_logs(since=since, batch_size=batch_size)
+        ) as rows:
+            async for entry in rows:
+                yield entry
+
+    @safe_execute(default_factory=dict)
+    async def forget_user(self, user_id: str | int) -> dict[str, int]:
+        """Erase a user: their audit rows and their per-day activity rows.
+
+        Records of theirs still queued are written first, so they go too. Aggregates that hold no
+        user id stay: daily command, song, skip and pause counts and per-command latency, so
+        reports keep their totals (the distinct-user figures of past days drop by one where the
+        user was active, since those are counted from the per-day rows). A mention of the user in
+        another user's command parameters is not searched for.
+
+        Returns
+        -------
+        dict[str, int]
+            Rows deleted per table, ``{"audit_logs": n, "daily_users": m}``; ``{}`` on error.
+        """
+        await self.db.flush()
+        storage = await self.db.storage()
+        user = clean_user_id(user_id, self.errors)
+        deleted = await storage.forget_user(user)
+        _log.info(
+            "monitoring: forgot user %s (%d audit rows, %d daily rows)",
+            user,
+            deleted.get("audit_logs", 0),
+            deleted.get("daily_users", 0),
+        )
         return deleted

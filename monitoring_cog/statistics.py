@@ -11,6 +11,7 @@ from .normalize import clean_duration, clean_guild_id, clean_user_id
 from .records import StatKind, StatRecord
 from .reports import build_daily_stats, build_report, period_days
 from .safe import safe_execute
+from .storage.base import ServerInfo
 
 __all__ = ("PERIODS", "StatisticsCollector")
 
@@ -107,3 +108,10 @@ class StatisticsCollector:
         guild = None if guild_id is None else clean_guild_id(guild_id)
         totals = await storage.day_totals(guild, today, today)
         return build_daily_stats(today, totals[0] if totals else None)
+
+    @safe_execute(default_factory=list)
+    async def get_servers(self) -> list[ServerInfo]:
+        """Every guild with recorded data, most recently seen first (``[]`` on error)."""
+        await self.db.flush()
+        storage = await self.db.storage()
+        return await storage.list_servers()

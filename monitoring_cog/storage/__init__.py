@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .base import AuditQuery, CommandTotals, DayTotals, Storage
+from .base import AuditQuery, CommandTotals, DayTotals, ServerInfo, Storage
 from .sqlite import SQLiteStorage
 
-__all__ = ("AuditQuery", "CommandTotals", "DayTotals", "SQLiteStorage", "Storage")
+__all__ = (
+    "AuditQuery",
+    "CommandTotals",
+    "DayTotals",
+    "SQLiteStorage",
+    "ServerInfo",
+    "Storage",
+)

@@ -8,13 +8,14 @@ SQL dialect and its migrations; nothing above it knows which database it is.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
 from ..rollups import WriteBatch
 
-__all__ = ("AuditQuery", "CommandTotals", "DayTotals", "Storage")
+__all__ = ("AuditQuery", "CommandTotals", "DayTotals", "ServerInfo", "Storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,18 @@ class AuditQuery:
     failed_only: bool = False
     since: float | None = None
     limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """A registered guild."""
+
+    guild_id: str
+    guild_name: str | None
+    first_seen: float
+    """Epoch seconds of the first record for this guild."""
+    last_seen: float
+    """Epoch seconds of the most recent record for this guild."""
 
 
 class Storage(ABC):
@@ -117,6 +130,35 @@ class Storage(ABC):
     @abstractmethod
     async def prune_audit_logs(self, before: float, limit: int) -> int:
         """Delete up to ``limit`` audit rows older than ``before``; return how many went."""
+
+    @abstractmethod
+    async def count_audit_logs(
+        self, *, since: float | None = None, before: float | None = None
+    ) -> int:
+        """Number of audit rows with ``since <= executed_at < before`` (either bound optional)."""
+
+    @abstractmethod
+    def iter_audit_logs(
+        self, *, since: float | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Every audit row from epoch second ``since`` on, oldest first, as Command Log Entries.
+
+        Rows are fetched ``batch_size`` at a time from one cursor, so memory stays flat however
+        many rows there are.
+        """
+
+    @abstractmethod
+    async def forget_user(self, user_id: str) -> dict[str, int]:
+        """Delete a user's audit rows and per-day user rows in one transaction.
+
+        Returns how many rows went, per table: ``{"audit_logs": n, "daily_users": m}``. The
+        aggregate rollups (``bot_stats``, ``command_stats``, ``command_latency``) hold no user
+        ids and stay.
+        """
+
+    @abstractmethod
+    async def list_servers(self) -> list[ServerInfo]:
+        """Every registered guild, most recently seen first."""
 
     @abstractmethod
     async def prune_minutes(self, before: float) -> int:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sqlite3
+from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,18 @@ import aiosqlite
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
 from ..rollups import WriteBatch
-from .base import AuditQuery, CommandTotals, DayTotals, Storage
+from .base import AuditQuery, CommandTotals, DayTotals, ServerInfo, Storage
 from .migrations import load_migrations
 
 __all__ = ("SQLiteStorage",)
 
 _log = logging.getLogger(__name__)
 
+_AUDIT_COLUMNS = (
+    "id, guild_id, guild_name, user_id, username, command, parameters, duration, success,"
+    " error_type, error_message, executed_at"
+)
+"""The columns :func:`_audit_entry` reads, in its order."""
 _UPSERT_SERVER = """
 INSERT INTO servers (guild_id, guild_name, first_seen, last_seen) VALUES (?, ?, ?, ?)
 ON CONFLICT (guild_id) DO UPDATE SET
@@ -341,8 +347,7 @@ class SQLiteStorage(Storage):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         params.append(max(0, query.limit))
         async with conn.execute(
-            "SELECT id, guild_id, guild_name, user_id, username, command, parameters, duration,"
-            " success, error_type, error_message, executed_at FROM audit_logs"
+            f"SELECT {_AUDIT_COLUMNS} FROM audit_logs"
             f" {where} ORDER BY executed_at DESC, id DESC LIMIT ?",
             params,
         ) as cur:
@@ -360,6 +365,62 @@ class SQLiteStorage(Storage):
             deleted = cur.rowcount
             await cur.close()
         return max(0, deleted)
+
+    async def count_audit_logs(
+        self, *, since: float | None = None, before: float | None = None
+    ) -> int:
+        conn = self._connection()
+        clauses: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            clauses.append("executed_at >= ?")
+            params.append(since)
+        if before is not None:
+            clauses.append("executed_at < ?")
+            params.append(before)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        async with conn.execute(f"SELECT COUNT(*) FROM audit_logs{where}", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def iter_audit_logs(
+        self, *, since: float | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        conn = self._connection()
+        where, params = ("WHERE executed_at >= ?", [since]) if since is not None else ("", [])
+        # Ordered by the executed_at index (which carries the rowid), so SQLite walks the index
+        # instead of sorting every matching row before returning the first.
+        async with conn.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit_logs {where} ORDER BY executed_at, id", params
+        ) as cur:
+            while rows := await cur.fetchmany(max(1, batch_size)):
+                for row in rows:
+                    yield _audit_entry(row)
+
+    async def forget_user(self, user_id: str) -> dict[str, int]:
+        conn = self._connection()
+        async with self._tx_lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                deleted: dict[str, int] = {}
+                for table in ("audit_logs", "daily_users"):
+                    cur = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+                    deleted[table] = max(0, cur.rowcount)
+                    await cur.close()
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+        return deleted
+
+    async def list_servers(self) -> list[ServerInfo]:
+        conn = self._connection()
+        async with conn.execute(
+            "SELECT guild_id, guild_name, first_seen, last_seen FROM servers"
+            " ORDER BY last_seen DESC, guild_id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [ServerInfo(str(row[0]), row[1], float(row[2]), float(row[3])) for row in rows]
 
     async def prune_minutes(self, before: float) -> int:
         conn = self._connection()

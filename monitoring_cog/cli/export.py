@@ -1,0 +1,99 @@
+"""Writing audit rows as CSV or JSON, one row at a time.
+
+The exporters take rows as they come from
+:meth:`~monitoring_cog.command_logger.CommandLogger.iter_audit_logs` and write each at once, so an
+export of millions of rows needs the memory of one row, and a reader at the other end of a pipe
+sees data as soon as it is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol, TextIO
+
+__all__ = ("COLUMNS", "FORMATS", "CsvExporter", "Exporter", "JsonExporter", "exporter", "flatten")
+
+COLUMNS = (
+    "id",
+    "executed_at",
+    "guild_id",
+    "guild_name",
+    "user_id",
+    "username",
+    "command",
+    "parameters",
+    "duration",
+    "success",
+    "error_type",
+    "error_message",
+)
+"""Fields of an exported row, in order (the CSV header)."""
+
+
+def flatten(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit entry with JSON-friendly values: ``executed_at`` as ISO 8601 UTC text."""
+    row = {name: entry.get(name) for name in COLUMNS}
+    executed_at = row["executed_at"]
+    if isinstance(executed_at, datetime):
+        row["executed_at"] = executed_at.isoformat()
+    return row
+
+
+class Exporter(Protocol):
+    """Writes rows to a text stream: :meth:`write` each, then :meth:`close` once."""
+
+    rows: int
+
+    def write(self, entry: Mapping[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CsvExporter:
+    """RFC 4180 CSV with a header; ``parameters`` as compact JSON text, ``success`` as 1 or 0."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer.writerow(COLUMNS)
+        self.rows = 0
+
+    def write(self, entry: Mapping[str, Any]) -> None:
+        row = flatten(entry)
+        row["parameters"] = json.dumps(
+            row["parameters"] or {}, ensure_ascii=False, separators=(",", ":")
+        )
+        row["success"] = int(bool(row["success"]))
+        self._writer.writerow(row[name] for name in COLUMNS)
+        self.rows += 1
+
+    def close(self) -> None:
+        """Nothing to finish: every row is complete once written."""
+
+
+class JsonExporter:
+    """A JSON array of objects, one per line, opened on the first write and closed at the end."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.rows = 0
+        self._stream.write("[")
+
+    def write(self, entry: Mapping[str, Any]) -> None:
+        text = json.dumps(flatten(entry), ensure_ascii=False, separators=(",", ":"))
+        self._stream.write(("\n" if self.rows == 0 else ",\n") + text)
+        self.rows += 1
+
+    def close(self) -> None:
+        self._stream.write("\n]\n" if self.rows else "]\n")
+
+
+FORMATS: dict[str, Callable[[TextIO], Exporter]] = {"csv": CsvExporter, "json": JsonExporter}
+"""Export formats by name."""
+
+
+def exporter(format_name: str, stream: TextIO) -> Exporter:
+    """The exporter for ``format_name`` (``"csv"`` or ``"json"``) writing to ``stream``."""
+    return FORMATS[format_name](stream)

@@ -1,0 +1,302 @@
+"""A real discord.py bot with no connection to Discord, for the demo.
+
+dpytest stands in for the gateway and the REST API: a message it fakes is dispatched by
+discord.py itself (``on_message``, ``process_commands``, checks, converters, invoke hooks, error
+events). Slash commands are real :class:`discord.Interaction` objects built from
+INTERACTION_CREATE payloads and run by ``CommandTree._call``, as discord.py's gateway handler runs
+them. The one thing replaced on that path is the webhook adapter that would send the answers to
+Discord: it is installed through discord.py's own context variable for the webhook adapter, for
+the current task and the tasks it starts, so nothing is patched.
+
+dpytest is needed here only; it comes with the ``demo`` extra (``pip install
+"monitoring_cog[demo]"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.webhook.async_ import AsyncWebhookAdapter, async_context
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+__all__ = ("MissingDemoDependency", "OfflineDiscord", "OfflineWebhookAdapter", "SlashOption")
+
+_log = logging.getLogger(__name__)
+
+_APPLICATION_COMMAND = 2
+_CHAT_INPUT = 1
+_DEFERRED = 5
+_EPHEMERAL = 64
+_OPTION_TYPES = {str: 3, int: 4, bool: 5, float: 10}
+
+
+class MissingDemoDependency(RuntimeError):
+    """dpytest, which plays Discord's part in the demo, is not installed."""
+
+
+def _dpytest() -> Any:
+    try:
+        import discord.ext.test as dpytest
+    except ImportError as exc:
+        raise MissingDemoDependency(
+            "the demo needs dpytest: pip install 'monitoring_cog[demo]'"
+        ) from exc
+    return dpytest
+
+
+_sequence = itertools.count()
+
+
+def _snowflake() -> int:
+    """A snowflake for the current time, as Discord would hand out (interactions expire)."""
+    # The low 12 bits are Discord's per-process increment: distinct ids within one millisecond.
+    return discord.utils.time_snowflake(datetime.now(UTC)) + next(_sequence) % 4096
+
+
+def _user_payload(user: discord.abc.User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "username": user.name,
+        "discriminator": user.discriminator,
+        "global_name": None,
+        "avatar": None,
+    }
+
+
+def _message_payload(channel_id: int, author: discord.abc.User, content: str) -> dict[str, Any]:
+    return {
+        "id": str(_snowflake()),
+        "channel_id": str(channel_id),
+        "author": _user_payload(author),
+        "content": content,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
+
+
+class OfflineWebhookAdapter(AsyncWebhookAdapter):
+    """Answers to interactions, kept instead of sent: what the bot would have shown.
+
+    Parameters
+    ----------
+    bot:
+        The bot whose user authors the follow-up messages.
+    """
+
+    def __init__(self, bot: commands.Bot) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._bot = bot
+        self.responses = 0
+        """Initial responses and deferrals made."""
+        self.followups = 0
+        """Follow-up messages sent."""
+        self.last_embeds: list[dict[str, Any]] = []
+        """The embeds of the most recent answer."""
+
+    def _bot_user(self) -> discord.abc.User:
+        user = self._bot.user
+        assert user is not None, "the offline bot has no user; call OfflineDiscord.start first"
+        return user
+
+    async def create_interaction_response(  # type: ignore[override]
+        self, interaction_id: int, token: str, *, params: Any, **_: Any
+    ) -> dict[str, Any]:
+        payload = dict(params.payload or {})
+        data = payload.get("data") or {}
+        self.responses += 1
+        self.last_embeds = list(data.get("embeds", []))
+        return {
+            "interaction": {
+                "id": str(interaction_id),
+                "type": _APPLICATION_COMMAND,
+                "response_message_loading": payload.get("type") == _DEFERRED,
+                "response_message_ephemeral": bool(int(data.get("flags", 0)) & _EPHEMERAL),
+            }
+        }
+
+    async def execute_webhook(  # type: ignore[override]
+        self, webhook_id: int, token: str, *, payload: dict[str, Any] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        body = dict(payload or {})
+        self.followups += 1
+        self.last_embeds = list(body.get("embeds", []))
+        return _message_payload(0, self._bot_user(), body.get("content") or "")
+
+    async def get_original_interaction_response(  # type: ignore[override]
+        self, application_id: int, token: str, **_: Any
+    ) -> dict[str, Any]:
+        # Context.send of a hybrid command run as a slash command fetches what it sent.
+        return _message_payload(0, self._bot_user(), "")
+
+
+@dataclass(frozen=True, slots=True)
+class SlashOption:
+    """One option of a slash command, as Discord sends it."""
+
+    name: str
+    value: Any
+
+    def payload(self) -> dict[str, Any]:
+        return {"name": self.name, "type": _OPTION_TYPES[type(self.value)], "value": self.value}
+
+
+@dataclass
+class OfflineDiscord:
+    """Guilds, channels and members for a bot, and a way to send it messages and interactions.
+
+    Parameters
+    ----------
+    bot:
+        The bot, set up (``await bot._async_setup_hook()``) with its cogs added.
+    """
+
+    bot: commands.Bot
+    guilds: list[discord.Guild] = field(default_factory=list)
+    channels: dict[int, discord.TextChannel] = field(default_factory=dict)
+    """The text channel of each guild, by guild id."""
+    adapter: OfflineWebhookAdapter | None = None
+
+    def start(self, guilds: Sequence[tuple[str, Sequence[str]]], channel: str = "music") -> None:
+        """Create the guilds, each with one text channel and its members, and mark the bot ready.
+
+        ``guilds`` pairs each guild's name with the names of its members; a name in several
+        guilds is one user who is a member of each.
+        """
+        dpytest = _dpytest()
+        from discord.ext.test import backend
+
+        dpytest.configure(
+            self.bot,
+            guilds=[name for name, _ in guilds],
+            text_channels=[channel],
+            voice_channels=0,
+            members=0,
+        )
+        # dpytest's fake connection has no command tree; discord.py looks it up there.
+        self.bot._connection._command_tree = self.bot.tree
+        users: dict[str, discord.User] = {}
+        config = dpytest.get_config()
+        for guild, (_, members) in zip(config.guilds, guilds, strict=True):
+            self.guilds.append(guild)
+            self.channels[guild.id] = guild.text_channels[0]
+            for name in members:
+                user = users.get(name)
+                if user is None:
+                    user = users[name] = backend.make_user(name, f"{len(users) + 1:04}")
+                backend.make_member(user, guild)
+        self.adapter = OfflineWebhookAdapter(self.bot)
+        async_context.set(self.adapter)
+        self.bot._ready.set()
+
+    def member(self, guild: discord.Guild, name: str) -> discord.Member:
+        """The member of ``guild`` called ``name``."""
+        member = guild.get_member_named(name)
+        if member is None:
+            raise LookupError(f"{name} is not a member of {guild.name}")
+        return member
+
+    async def message(
+        self, guild: discord.Guild, member: discord.Member, content: str
+    ) -> BaseException | None:
+        """Post ``content`` in the guild's channel as ``member``; the command's error, if any."""
+        dpytest = _dpytest()
+        error: BaseException | None = None
+        try:
+            await dpytest.message(content, channel=self.channels[guild.id], member=member)
+        except Exception as exc:  # dpytest re-raises what on_command_error received.
+            error = exc
+        await self._drain()
+        return error
+
+    async def slash(
+        self,
+        guild: discord.Guild,
+        member: discord.Member,
+        name: str,
+        options: Sequence[SlashOption] = (),
+        *,
+        subcommand: str | None = None,
+        permissions: discord.Permissions | None = None,
+    ) -> discord.Interaction[Any]:
+        """Run the slash command ``name`` (or its ``subcommand``) as ``member`` would in Discord."""
+        interaction = self._interaction(guild, member, name, options, subcommand, permissions)
+        tree = self.bot.tree
+        try:
+            await tree._call(interaction)
+        except app_commands.AppCommandError as error:
+            await tree._dispatch_error(interaction, error)
+        await self._drain()
+        return interaction
+
+    def _interaction(
+        self,
+        guild: discord.Guild,
+        member: discord.Member,
+        name: str,
+        options: Sequence[SlashOption],
+        subcommand: str | None,
+        permissions: discord.Permissions | None,
+    ) -> discord.Interaction[Any]:
+        channel = self.channels[guild.id]
+        option_payloads = [option.payload() for option in options]
+        if subcommand is not None:
+            option_payloads = [{"name": subcommand, "type": 1, "options": option_payloads}]
+        data = {"id": str(_snowflake()), "name": name, "type": _CHAT_INPUT}
+        data["options"] = option_payloads
+        payload: dict[str, Any] = {
+            "id": str(_snowflake()),
+            "application_id": str(self.bot.application_id or _snowflake()),
+            "type": _APPLICATION_COMMAND,
+            "token": "offline",
+            "version": 1,
+            "data": data,
+            "locale": "en-US",
+            "attachment_size_limit": 8 * 1024 * 1024,
+            "app_permissions": str(discord.Permissions.all().value),
+            "guild_id": str(guild.id),
+            "guild_locale": "en-US",
+            "channel_id": str(channel.id),
+            "channel": {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)},
+            "member": {
+                "user": _user_payload(member),
+                "roles": [],
+                "joined_at": datetime(2024, 1, 1, tzinfo=UTC).isoformat(),
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": str((permissions or discord.Permissions.none()).value),
+            },
+        }
+        return discord.Interaction(data=payload, state=self.bot._connection)  # type: ignore[arg-type]
+
+    async def _drain(self) -> None:
+        # Let the listener tasks (completion and error events) finish, and drop what the bot
+        # "sent": dpytest keeps every message and error in queues that would otherwise grow.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await _dpytest().empty_queue()
+
+    async def close(self) -> None:
+        """Let pending events finish and drop what the bot sent. Never raises."""
+        with contextlib.suppress(Exception):
+            await _dpytest().empty_queue()
