@@ -152,8 +152,13 @@ class Recorder:
         """Write everything queued before this call; raises if the database refuses it."""
         async with self._flush_lock:
             while self._buffer:
-                count = min(len(self._buffer), self._batch_size)
-                records = [self._buffer.popleft() for _ in range(count)]
+                buffer = self._buffer
+                count = min(len(buffer), self._batch_size)
+                if count == len(buffer):
+                    records = list(buffer)
+                    buffer.clear()
+                else:
+                    records = [buffer.popleft() for _ in range(count)]
                 batch = build_batch(records)
                 self._in_flight = count
                 try:

@@ -7,17 +7,20 @@ Where each kind of command is seen (discord.py 2.x):
   listener, which has the error; checks, bad arguments and cooldowns fail before any hook runs
   and are recorded there too, with a duration of 0.
 - Slash commands, subcommands and context menus: the tree's ``interaction_check`` starts the
-  clock (and records a check that returns False), the ``on_app_command_completion`` listener
-  records a success and the tree's ``on_error`` a failure. A hybrid command's app side is skipped
-  there, so a hybrid run is counted once, by the prefix path.
+  clock (and records a check that returns False), the tree's ``on_error`` records a failure. A
+  success is recorded as discord.py dispatches ``app_command_completion``, by the check of a
+  standing ``bot.wait_for`` (see :meth:`CommandAuditor._watch_completions`). A hybrid command's
+  app side is skipped there, so a hybrid run is counted once, by the prefix path.
 
 The four hooks are single slots: the auditor chains to whatever the bot had set, and on
 uninstall restores it only if the slot still holds the auditor's own hook. Recording is a
-synchronous append to the buffer; no hook awaits anything of the auditor's own.
+synchronous append to the buffer, inline in the hook that sees the outcome: none of it costs a
+listener task of its own (see ``benchmarks/hot_path.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,6 +44,8 @@ _discord_log = logging.getLogger("discord.ext.commands.bot")
 _STARTED = "_monitoring_started"
 """Attribute of a commands.Context, key of Interaction.extras: when the command started."""
 _ENDED = "_monitoring_ended"
+_COMPLETION = "app_command_completion"
+_APPLICATION_COMMAND = discord.InteractionType.application_command
 _MAX_ERROR = 1000
 
 Hook = Callable[..., Any]
@@ -64,22 +69,31 @@ def _root_error(error: BaseException) -> BaseException:
     return error
 
 
-def _ctx_parameters(ctx: commands.Context[Any]) -> dict[str, Any]:
+_NO_ARGUMENTS = "{}"
+"""The parameters of a command that took none, already as the JSON text the writer stores."""
+
+
+def _ctx_parameters(ctx: commands.Context[Any], ran: bool) -> dict[str, Any] | str:
+    """The command's arguments by name (``ran``: it got as far as its before-invoke hook)."""
     command = ctx.command
-    if command is None:
-        return {}
-    names = list(command.clean_params)
-    # ctx.args starts with the cog (for cog commands) and the context itself.
-    offset = 2 if command.cog is not None else 1
-    params = dict(zip(names, ctx.args[offset:], strict=False))
-    params.update(ctx.kwargs)
-    if not hasattr(ctx, _STARTED) and ctx.interaction is None:
-        # Failed before it ran (check, cooldown, bad argument): keep what the user typed too,
-        # since the arguments may not have been parsed, or not all of them.
-        raw = _raw_arguments(ctx)
-        if raw:
-            params["_raw"] = raw
-    return params
+    params: dict[str, Any] | None = None
+    if command is not None:
+        # ctx.args starts with the cog (for cog commands) and the context itself.
+        offset = 2 if command.cog is not None else 1
+        args = ctx.args
+        if len(args) > offset:
+            params = dict(zip(command.clean_params, args[offset:], strict=False))
+            params.update(ctx.kwargs)
+        elif ctx.kwargs:
+            params = dict(ctx.kwargs)
+        if not ran and ctx.interaction is None:
+            # Failed before it ran (check, cooldown, bad argument): keep what the user typed
+            # too, since the arguments may not have been parsed, or not all of them.
+            raw = _raw_arguments(ctx)
+            if raw:
+                params = params if params is not None else {}
+                params["_raw"] = raw
+    return params if params is not None else _NO_ARGUMENTS
 
 
 def _raw_arguments(ctx: commands.Context[Any]) -> str:
@@ -90,19 +104,47 @@ def _raw_arguments(ctx: commands.Context[Any]) -> str:
     return text.strip()
 
 
-def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, Any]:
+def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, Any] | str:
+    """The options given by name."""
     data: Any = interaction.data or {}
     if "target_id" in data:  # Context menu.
         return {"target_id": data["target_id"]}
-    options = data.get("options", [])
+    options = data.get("options")
     # Subcommand groups (type 2) and subcommands (type 1) nest the real options.
     while options and options[0].get("type") in (1, 2):
-        options = options[0].get("options", [])
+        options = options[0].get("options")
+    if not options:
+        return _NO_ARGUMENTS
     return {option["name"]: option.get("value") for option in options}
 
 
 def _is_hybrid_app(command: Any) -> bool:
     return bool(getattr(command, "__commands_is_hybrid_app_command__", False))
+
+
+_ID_TEXTS = 4096
+
+
+class _IdText(dict[int, str]):
+    """``str(id)`` of the Discord ids seen lately, the same text object each time.
+
+    Guilds and users recur: reusing their text saves converting an 18-digit number per command,
+    keeps a queued record small, and lets the writer hash the id once (a str caches its hash).
+    Bounded: past ``_ID_TEXTS`` ids it starts afresh.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: int) -> str:
+        if len(self) >= _ID_TEXTS:
+            self.clear()
+        text = self[key] = str(key)
+        return text
+
+
+def _command_name(command: commands.Command[Any, ..., Any]) -> str:
+    # qualified_name walks the parents and joins them; a top-level command is its name.
+    return command.name if command.parent is None else command.qualified_name
 
 
 class CommandAuditor:
@@ -131,7 +173,11 @@ class CommandAuditor:
         self._prev_check: Hook | None = None
         self._prev_on_error: Hook | None = None
         self._tree_had_check = False
+        self._check_admits_all = False
         self._tree_had_on_error = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._watching = False
+        self._id_text = _IdText()
         # Bound methods are created afresh on each access; keep one of each to compare slots.
         self._before_hook: Hook = self._before_invoke
         self._after_hook: Hook = self._after_invoke
@@ -153,6 +199,10 @@ class CommandAuditor:
         self._tree_had_check = "interaction_check" in vars(tree)
         self._tree_had_on_error = "on_error" in vars(tree)
         self._prev_check = tree.interaction_check
+        # discord.py's own check admits everything; awaiting it would only cost a coroutine.
+        self._check_admits_all = not self._tree_had_check and (
+            type(tree).interaction_check is app_commands.CommandTree.interaction_check
+        )
         self._prev_on_error = tree.on_error
         tree.interaction_check = self._check_hook  # type: ignore[method-assign]
         tree.on_error = self._error_hook  # type: ignore[method-assign]
@@ -179,6 +229,11 @@ class CommandAuditor:
             tree, "on_error", self._error_hook, self._prev_on_error, self._tree_had_on_error
         )
         self.installed = False
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            # Cancelling its future takes the check out of the bot's waiters at the next dispatch;
+            # until then it sees installed False and records nothing.
+            watcher.cancel()
 
     @staticmethod
     def _restore(tree: Any, name: str, ours: Hook, previous: Hook | None, had: bool) -> None:
@@ -223,32 +278,51 @@ class CommandAuditor:
     def _record_context(
         self, ctx: commands.Context[Any], error: BaseException | None, ended: float
     ) -> None:
+        # Runs inline in every command's after_invoke: plain comparisons rather than max(), a
+        # record made from one tuple, no dict for a command without arguments. Each allocation
+        # a command makes also brings the next garbage collection nearer.
         started = getattr(ctx, _STARTED, None)
-        duration = max(0.0, ended - started) if started is not None else 0.0
-        # A failure is recorded when its error reaches the listener, after the command ended:
-        # date it from its start, not from now.
-        since_start = self.clock.monotonic() - started if started is not None else duration
-        guild = ctx.guild
-        author = ctx.author
+        if started is None:
+            duration = since_start = 0.0
+        else:
+            elapsed = ended - started
+            duration = elapsed if elapsed > 0.0 else 0.0
+            # A failure is recorded when its error reaches the listener, after the command
+            # ended: date it from its start, not from now.
+            since_start = elapsed if error is None else self.clock.monotonic() - started
+        # Context.guild and .author are shorthands for the message's, via a cached property.
+        message = ctx.message
+        guild = message.guild
+        author = message.author
         command = ctx.command
-        name = command.qualified_name if command is not None else str(ctx.invoked_with)
-        root = _root_error(error) if error is not None else None
+        name = _command_name(command) if command is not None else str(ctx.invoked_with)
+        if error is None:
+            failed = False
+            error_type = error_message = None
+        else:
+            root = _root_error(error)
+            failed = True
+            error_type = type(root).__name__
+            error_message = _error_message(root)
+        id_text = self._id_text
         self.db.submit(
-            CommandRecord(
-                guild_id=str(guild.id) if guild is not None else DM_GUILD_ID,
-                guild_name=guild.name if guild is not None else None,
-                user_id=str(author.id),
-                username=str(author),
-                command=name,
-                parameters=_ctx_parameters(ctx),
-                duration=duration,
-                success=root is None,
-                error_type=type(root).__name__ if root is not None else None,
-                error_message=_error_message(root) if root is not None else None,
-                executed_at=self.clock.time() - since_start,
+            CommandRecord._make(
+                (
+                    id_text[guild.id] if guild is not None else DM_GUILD_ID,
+                    guild.name if guild is not None else None,
+                    id_text[author.id],
+                    str(author),
+                    name,
+                    _ctx_parameters(ctx, started is not None),
+                    duration,
+                    not failed,
+                    error_type,
+                    error_message,
+                    self.clock.time() - since_start,
+                )
             )
         )
-        self.perf.record_metric("command", name, duration, failed=root is not None)
+        self.perf.record_metric("command", name, duration, failed=failed)
 
     def _log_if_unhandled(self, ctx: commands.Context[Any], error: BaseException) -> None:
         """Log as discord.py would have, had our listener not silenced its default handler."""
@@ -274,9 +348,13 @@ class CommandAuditor:
     # -- slash commands, subcommands, context menus -------------------------------------------
 
     async def _interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        is_command = interaction.type is discord.InteractionType.application_command
+        is_command = interaction.type is _APPLICATION_COMMAND
         if is_command:
             interaction.extras[_STARTED] = self.clock.monotonic()
+            if not self._watching:
+                await self._watch_completions()
+        if self._check_admits_all:
+            return True
         assert self._prev_check is not None
         allowed = bool(await self._prev_check(interaction))
         if not allowed and is_command:
@@ -290,11 +368,50 @@ class CommandAuditor:
                 self._internal_error("interaction_check", exc)
         return allowed
 
+    async def _watch_completions(self) -> None:
+        """Start recording successes as discord.py dispatches ``app_command_completion``.
+
+        A success has no hook of its own: discord.py only dispatches the event. A listener would
+        cost a task per command; instead a standing ``bot.wait_for`` holds a check that
+        ``Client.dispatch`` calls inline with the event's arguments. The check records and
+        returns False, so the wait never ends. It is started from the first app command (the
+        bot's loop is running by then) and this awaits one loop turn, in which the waiting task
+        registers its check, so that command's completion is seen too.
+        """
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(
+                self._completions(), name="monitoring_cog-app-command-completions"
+            )
+        await asyncio.sleep(0)
+
+    async def _completions(self) -> None:
+        self._watching = True
+        try:
+            await self.bot.wait_for(_COMPLETION, check=self._completion_check)
+        except Exception:
+            # The check never raises; anything else is discord.py's, and the next app command
+            # starts a new watcher.
+            _log.exception("monitoring: watching app command completions stopped")
+        finally:
+            self._watching = False
+
+    def _completion_check(self, interaction: discord.Interaction[Any], command: Any) -> bool:
+        if self.installed and not _is_hybrid_app(command):
+            try:
+                self._record_interaction(interaction, command, None)
+            except Exception as exc:
+                self._internal_error("app_command_completion", exc)
+        return False  # Never: the wait must go on.
+
     def on_app_command_completion(
         self, interaction: discord.Interaction[Any], command: Any
     ) -> None:
-        """Record a successful slash command or context menu (called by the cog's listener)."""
-        if _is_hybrid_app(command):
+        """Record a successful slash command or context menu seen by a listener.
+
+        Nothing to do while successes are recorded inline (see :meth:`_watch_completions`),
+        which is from the first app command on; a listener calling this is then redundant.
+        """
+        if self._watching or _is_hybrid_app(command):
             return
         try:
             self._record_interaction(interaction, command, None)
@@ -321,7 +438,11 @@ class CommandAuditor:
     ) -> None:
         now = self.clock.monotonic()
         started = interaction.extras.get(_STARTED)
-        duration = max(0.0, now - started) if started is not None else 0.0
+        if started is None:
+            duration = 0.0
+        else:
+            elapsed = now - started
+            duration = elapsed if elapsed > 0.0 else 0.0
         user = interaction.user
         guild_id = interaction.guild_id
         guild = interaction.guild
@@ -330,23 +451,33 @@ class CommandAuditor:
         else:
             data: Any = interaction.data or {}
             name = str(data.get("name", "unknown"))
-        root = _root_error(error) if error is not None else None
+        if error is None:
+            failed = False
+            error_type = error_message = None
+        else:
+            root = _root_error(error)
+            failed = True
+            error_type = type(root).__name__
+            error_message = _error_message(root)
+        id_text = self._id_text
         self.db.submit(
-            CommandRecord(
-                guild_id=str(guild_id) if guild_id is not None else DM_GUILD_ID,
-                guild_name=guild.name if guild is not None else None,
-                user_id=str(user.id),
-                username=str(user),
-                command=name,
-                parameters=_interaction_parameters(interaction),
-                duration=duration,
-                success=root is None,
-                error_type=type(root).__name__ if root is not None else None,
-                error_message=_error_message(root) if root is not None else None,
-                executed_at=self.clock.time() - duration,
+            CommandRecord._make(
+                (
+                    id_text[guild_id] if guild_id is not None else DM_GUILD_ID,
+                    guild.name if guild is not None else None,
+                    id_text[user.id],
+                    str(user),
+                    name,
+                    _interaction_parameters(interaction),
+                    duration,
+                    not failed,
+                    error_type,
+                    error_message,
+                    self.clock.time() - duration,
+                )
             )
         )
-        self.perf.record_metric("command", name, duration, failed=root is not None)
+        self.perf.record_metric("command", name, duration, failed=failed)
 
     def _internal_error(self, where: str, exc: Exception) -> None:
         self.db.errors.record(f"CommandAuditor.{where}", exc)

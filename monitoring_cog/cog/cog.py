@@ -155,12 +155,6 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.auditor.on_command_error(ctx, error)
 
     @commands.Cog.listener()
-    async def on_app_command_completion(
-        self, interaction: discord.Interaction[Any], command: Any
-    ) -> None:
-        self.auditor.on_app_command_completion(interaction, command)
-
-    @commands.Cog.listener()
     async def on_ready(self) -> None:
         for guild in self.bot.guilds:
             self._register(guild)

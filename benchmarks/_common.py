@@ -1,0 +1,521 @@
+"""Shared pieces of the benchmarks: bots without Discord, interleaved rounds, medians, output.
+
+A bot here is a real ``commands.Bot`` whose connection state holds one guild, one text channel
+and a few members built from gateway payloads, so discord.py's own code paths (message commands,
+``parse_interaction_create``, event dispatch, listener tasks) run exactly as they would behind a
+gateway. Only Discord's HTTP for interactions is replaced (it is never reached by the no-op
+commands, but a stray response must not try the network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import discord
+from discord.ext import commands
+from discord.webhook.async_ import AsyncWebhookAdapter
+
+__all__ = (
+    "CONFIGS",
+    "DATA_DIR",
+    "Fixture",
+    "Table",
+    "add_fixture",
+    "build_bot",
+    "close_bot",
+    "emit",
+    "interleaved",
+    "machine",
+    "median",
+    "parser",
+    "patch_webhooks",
+    "quiesce",
+    "recorded",
+    "snowflake",
+)
+
+T = TypeVar("T")
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE / ".data"
+"""Generated databases, kept between runs (gitignored)."""
+
+CONFIGS = ("bare", "ours", "prometheus", "argus")
+"""The bot configurations compared: no monitoring, this project, and the two peers."""
+
+_SEQUENCE = 0
+
+
+def snowflake() -> int:
+    """A Discord id for the current time, unique within this process."""
+    global _SEQUENCE
+    _SEQUENCE = (_SEQUENCE + 1) & 0xFFF
+    return discord.utils.time_snowflake(datetime.now(UTC)) | _SEQUENCE
+
+
+# -- the guild, channel and members a bot sees -----------------------------------------------
+
+
+def _user(user_id: int, name: str) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+    }
+
+
+def _member(user_id: int, name: str, permissions: str | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "user": _user(user_id, name),
+        "roles": [],
+        "joined_at": "2024-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+    }
+    if permissions is not None:
+        payload["permissions"] = permissions
+    return payload
+
+
+@dataclass
+class Fixture:
+    """What one bot's state holds, and the payloads its commands are built from."""
+
+    guild: discord.Guild
+    channel: discord.TextChannel
+    member_ids: list[int]
+    application_id: int
+    interaction_payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def message(self, bot: commands.Bot, content: str, member: int = 0) -> discord.Message:
+        """A real Message in the fixture's channel, as MESSAGE_CREATE would build it."""
+        user_id = self.member_ids[member]
+        payload = {
+            "id": str(snowflake()),
+            "channel_id": str(self.channel.id),
+            "guild_id": str(self.guild.id),
+            "author": _user(user_id, f"member{member}"),
+            "member": {k: v for k, v in _member(user_id, f"member{member}").items() if k != "user"},
+            "content": content,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
+        return discord.Message(state=bot._connection, channel=self.channel, data=payload)  # type: ignore[arg-type]
+
+    def interaction_payload(self, name: str, member: int = 0) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for the slash command ``name`` (fresh ids)."""
+        user_id = self.member_ids[member]
+        return {
+            "id": str(snowflake()),
+            "application_id": str(self.application_id),
+            "type": 2,
+            "token": "interaction-token",
+            "version": 1,
+            "data": {"id": str(snowflake()), "name": name, "type": 1},
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "attachment_size_limit": 8 * 1024 * 1024,
+            "app_permissions": str(discord.Permissions.all().value),
+            "guild_id": str(self.guild.id),
+            "channel_id": str(self.channel.id),
+            "channel": {"id": str(self.channel.id), "type": 0, "guild_id": str(self.guild.id)},
+            "member": _member(user_id, f"member{member}", permissions="0"),
+        }
+
+
+def add_fixture(bot: commands.Bot, members: int = 3) -> Fixture:
+    """Put one guild (a text channel, ``members`` members) into the bot's connection state."""
+    state = bot._connection
+    if state.user is None:  # What READY would have set: the bot's own user.
+        state.user = discord.ClientUser(
+            state=state, data={**_user(snowflake(), "bench"), "bot": True}
+        )
+    guild_id = snowflake()
+    channel_id = snowflake()
+    member_ids = [snowflake() for _ in range(members)]
+    guild = state._add_guild_from_data(
+        {  # type: ignore[arg-type]
+            "id": str(guild_id),
+            "name": "Benchmark Guild",
+            "owner_id": str(member_ids[0]),
+            "roles": [
+                {
+                    "id": str(guild_id),
+                    "name": "@everyone",
+                    "permissions": "0",
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "channels": [{"id": str(channel_id), "type": 0, "name": "general", "position": 0}],
+            "members": [_member(m, f"member{i}") for i, m in enumerate(member_ids)],
+            "member_count": members,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+        }
+    )
+    channel = guild.get_channel(channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    return Fixture(guild, channel, member_ids, application_id=snowflake())
+
+
+def patch_webhooks() -> None:
+    """Answer interaction responses and follow-ups locally instead of over HTTP."""
+
+    async def create_interaction_response(*_: Any, **__: Any) -> dict[str, Any]:
+        return {}
+
+    async def execute_webhook(*_: Any, **__: Any) -> dict[str, Any]:
+        return {}
+
+    AsyncWebhookAdapter.create_interaction_response = create_interaction_response  # type: ignore[method-assign]
+    AsyncWebhookAdapter.execute_webhook = execute_webhook  # type: ignore[method-assign]
+
+
+# -- a synthetic audit workload --------------------------------------------------------------
+
+GUILD_BASE = 100_000_000_000_000_000
+"""Synthetic guild ids are ``GUILD_BASE + n``."""
+USER_BASE = 200_000_000_000_000_000
+"""Synthetic user ids are ``USER_BASE + guild * members + n``."""
+
+COMMANDS = (
+    "play", "skip", "queue", "pause", "resume", "volume", "nowplaying", "lyrics", "shuffle",
+    "loop", "stop", "seek", "remove", "help", "ping", "stats weekly", "stats monthly", "rank",
+    "daily", "balance", "profile", "remind", "poll", "ban", "kick",
+)  # fmt: skip
+"""Command names, most used first (Zipf-like weights)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One audited command, as the arguments of ``log_command``."""
+
+    guild_id: str
+    guild_name: str
+    user_id: str
+    username: str
+    command: str
+    parameters: dict[str, Any] | None
+    duration: float
+    success: bool
+    error_message: str | None
+    error_type: str | None
+
+
+def workload(count: int, *, guilds: int = 1000, users: int = 50, seed: int = 1) -> list[Call]:
+    """``count`` commands across ``guilds`` guilds of ``users`` members each.
+
+    Commands follow a Zipf-like popularity, durations a log-normal around 50 ms, 2 % fail.
+    Deterministic for a given seed, so every configuration writes the same rows.
+    """
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) ** 1.1 for rank in range(len(COMMANDS))]
+    chosen = rng.choices(COMMANDS, weights, k=count)
+    calls = []
+    for command in chosen:
+        guild = rng.randrange(guilds)
+        user = rng.randrange(users)
+        failed = rng.random() < 0.02
+        calls.append(
+            Call(
+                guild_id=str(GUILD_BASE + guild),
+                guild_name=f"Guild {guild}",
+                user_id=str(USER_BASE + guild * users + user),
+                username=f"user{guild}_{user}",
+                command=command,
+                parameters={"query": f"song {rng.randrange(10_000)}"}
+                if command == "play"
+                else None,
+                duration=min(rng.lognormvariate(-3.0, 1.0), 60.0),
+                success=not failed,
+                error_message="Something went wrong" if failed else None,
+                error_type="CommandInvokeError" if failed else None,
+            )
+        )
+    return calls
+
+
+# -- bot configurations ----------------------------------------------------------------------
+
+
+def _add_noop_commands(bot: commands.Bot) -> None:
+    @bot.command(name="ping")
+    async def ping_prefix(ctx: commands.Context[Any]) -> None:
+        """A no-op prefix command."""
+
+    @bot.tree.command(name="ping", description="A no-op slash command")
+    async def ping_slash(interaction: discord.Interaction[Any]) -> None:
+        """A no-op slash command."""
+
+
+async def build_bot(kind: str, workdir: Path) -> tuple[commands.Bot, Any]:
+    """A bot with no-op commands, monitored by ``kind``; returns the bot and the monitor.
+
+    Each monitor is loaded the way its documentation says: this project as an extension
+    (recording into a SQLite file, writer at its default interval), ``PrometheusCog`` added as a
+    cog, ``Argus(bot)`` chained into ``setup_hook``.
+    """
+    bot = commands.Bot(command_prefix="!", intents=discord.Intents.all(), help_command=None)
+    _add_noop_commands(bot)
+    await bot._async_setup_hook()
+    monitor: Any = None
+    if kind == "ours":
+        config = workdir / "monitoring.toml"
+        config.write_text(f'[database]\npath = "{(workdir / "monitoring.db").as_posix()}"\n')
+        os.environ["MONITORING_CONFIG"] = str(config)
+        await bot.load_extension("monitoring_cog")
+        monitor = bot.get_cog("Monitoring")
+    elif kind == "prometheus":
+        from discord.ext.prometheus import PrometheusCog
+
+        monitor = PrometheusCog(bot)
+        await bot.add_cog(monitor)
+    elif kind == "argus":
+        from argus import Argus
+
+        # Port 0: the metrics server binds any free port, so runs never collide.
+        monitor = Argus(bot, port=0, host="127.0.0.1")
+        await bot.setup_hook()
+    elif kind != "bare":
+        raise ValueError(f"unknown configuration {kind!r}")
+    return bot, monitor
+
+
+async def close_bot(bot: commands.Bot) -> None:
+    """Unload everything (flushing this project's queue) and close the bot."""
+    await bot.close()
+
+
+def recorded(kind: str, monitor: Any) -> str:
+    """What a monitor holds after a run, to show its collection was on."""
+    if kind == "ours":
+        stats = monitor.db.recorder.stats()
+        return f"{stats['written'] + stats['pending']:,} audit rows, {stats['dropped']} dropped"
+    if kind == "prometheus":
+        from discord.ext.prometheus.prometheus_cog import (
+            ON_COMMAND_COUNTER,
+            ON_INTERACTION_COUNTER,
+        )
+
+        counted = sum(
+            sample.value
+            for metric in (*ON_COMMAND_COUNTER.collect(), *ON_INTERACTION_COUNTER.collect())
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        )
+        return f"{int(counted):,} counted"
+    if kind == "argus":
+        names = monitor.cog.names
+        wanted = {names.commands_total, names.app_commands_total}
+        counted = sum(
+            sample.value
+            for metric in monitor.cog.adapter.registry.collect()
+            for sample in metric.samples
+            if sample.name in wanted
+        )
+        return f"{int(counted):,} counted"
+    return "-"
+
+
+async def quiesce(monitor: Any) -> None:
+    """Finish, now, the work the last commands left behind, so it is timed with them.
+
+    For this project that is writing the queued records (what its writer would do within a
+    second): the event loop's share of it (aggregating, handing SQL to the worker thread) is
+    the cost of recording those commands. Waiting on the worker thread uses no loop time.
+    """
+    db = getattr(monitor, "db", None)
+    if db is not None:
+        await db.flush()
+    await asyncio.sleep(0)
+
+
+def drain_ready() -> Callable[[], Awaitable[None]]:
+    """A coroutine function that yields to the loop until no callback is ready to run.
+
+    Listener tasks that discord.py dispatches for an event run on the next loop iteration;
+    draining after each command times them with it.
+    """
+    loop = asyncio.get_running_loop()
+    ready = loop._ready  # type: ignore[attr-defined]
+    sleep = asyncio.sleep
+
+    async def drain() -> None:
+        while ready:
+            await sleep(0)
+
+    return drain
+
+
+# -- measurement -----------------------------------------------------------------------------
+
+
+def median(values: Iterable[float]) -> float:
+    """The median (of at least one value)."""
+    return float(statistics.median(list(values)))
+
+
+async def interleaved(
+    configs: Sequence[str],
+    rounds: int,
+    measure: Callable[[str], Awaitable[T]],
+    *,
+    warmup: int = 1,
+) -> dict[str, list[T]]:
+    """Run ``measure(config)`` for every config, round by round, rotating the order.
+
+    Side by side and interleaved, so drift on a shared machine (frequency, neighbours) hits
+    every configuration alike; the first ``warmup`` rounds are discarded.
+    """
+    results: dict[str, list[T]] = {config: [] for config in configs}
+    for index in range(warmup + rounds):
+        shift = index % len(configs)
+        for config in (*configs[shift:], *configs[:shift]):
+            value = await measure(config)
+            if index >= warmup:
+                results[config].append(value)
+    return results
+
+
+@dataclass
+class Table:
+    """Rows for the printed table, in order."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([str(cell) for cell in cells])
+
+    def render(self) -> None:
+        try:
+            from rich.console import Console
+            from rich.table import Table as RichTable
+        except ImportError:  # Plain text when rich is absent.
+            print(self.title)
+            print(" | ".join(self.columns))
+            for row in self.rows:
+                print(" | ".join(row))
+            return
+        table = RichTable(title=self.title)
+        for index, column in enumerate(self.columns):
+            table.add_column(column, justify="left" if index == 0 else "right")
+        for row in self.rows:
+            table.add_row(*row)
+        Console().print(table)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        ram = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        ram = None
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": ram,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "discord.py": discord.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def emit(benchmark: str, results: dict[str, Any], table: Table) -> None:
+    """Print the table, then the results as one JSON line (for scripts and the README)."""
+    table.render()
+    line = {
+        "benchmark": benchmark,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **results,
+    }
+    print(json.dumps(line, separators=(",", ":")))
+    sys.stdout.flush()
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the ``--quick`` flag every benchmark has."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="a fast smoke run (small sizes)")
+    return p
+
+
+def workdir(prefix: str, within: Path | None = None) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder for one run's databases and config files (in ``within`` if given)."""
+    if within is not None:
+        within.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=within)
+
+
+def gc_settled() -> None:
+    """Collect garbage before a measurement, so one run's leftovers are not the next one's cost."""
+    gc.collect()
+
+
+def now() -> float:
+    """A high-resolution timer (seconds)."""
+    return time.perf_counter()
+
+
+def thread_cpu() -> float:
+    """CPU seconds used by the calling thread (the event loop's, here)."""
+    return time.thread_time()
+
+
+def other_threads_cpu() -> float:
+    """CPU seconds used so far by every thread of this process but the calling one.
+
+    Here that is SQLite's worker thread (aiosqlite), where statements run off the event loop.
+    """
+    import psutil
+
+    me = threading.get_native_id()
+    return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id != me)

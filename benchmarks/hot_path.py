@@ -1,0 +1,178 @@
+"""Hot path: time added per command by each monitor, through discord.py's real dispatch.
+
+Four bots in one process, each with a no-op prefix command and a no-op slash command: the bare
+bot, this project (loaded as its extension, recording into a SQLite file with its writer running
+at the default interval), ``discord-ext-prometheus`` and ``argus-dpy``. A prefix command runs
+through ``bot.process_commands`` (what ``on_message`` calls); a slash command through
+``parse_interaction_create``, the gateway's own handler, which builds the Interaction, starts
+the tree's invoker task and dispatches ``on_interaction``. After each command the loop runs until
+no callback is ready, so listener tasks and the writer's event-loop work are timed with the
+commands that caused them.
+
+Configurations are interleaved round by round (rotating the order); each figure is the median
+over rounds of the mean time per command in a round. "Added" is the median, over rounds, of the
+difference to the bare bot measured in the same round.
+
+Run: ``benchmarks/.venv/bin/python benchmarks/hot_path.py`` (``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    CONFIGS,
+    Fixture,
+    Table,
+    add_fixture,
+    build_bot,
+    close_bot,
+    drain_ready,
+    emit,
+    interleaved,
+    median,
+    now,
+    parser,
+    patch_webhooks,
+    quiesce,
+    recorded,
+    thread_cpu,
+    workdir,
+)
+from discord.ext import commands
+
+KINDS = ("prefix", "slash")
+TARGET_ADDED_US = 5.0
+
+
+class Subject:
+    """One configured bot and the ready-made inputs its commands are run from."""
+
+    def __init__(self, kind: str, bot: commands.Bot, monitor: Any, fixture: Fixture) -> None:
+        self.kind = kind
+        self.bot = bot
+        self.monitor = monitor
+        self.message = fixture.message(bot, "!ping")
+        self.payload = fixture.interaction_payload("ping")
+
+    async def run(self, command: str, n: int) -> tuple[float, float]:
+        """Seconds per command over ``n`` runs: (event-loop thread CPU, wall clock)."""
+        drain = drain_ready()
+        sleep = asyncio.sleep
+        cpu_start = thread_cpu()
+        if command == "prefix":
+            process = self.bot.process_commands
+            message = self.message
+            start = now()
+            for _ in range(n):
+                await process(message)
+                # Each command arrives in a loop iteration of its own, as from the gateway.
+                await sleep(0)
+                await drain()
+        else:
+            parse = self.bot._connection.parse_interaction_create
+            payload: Any = self.payload
+            start = now()
+            for _ in range(n):
+                parse(payload)
+                await sleep(0)
+                await drain()
+        wall = now() - start
+        await quiesce(self.monitor)
+        return (thread_cpu() - cpu_start) / n, wall / n
+
+
+async def main(rounds: int, per_round: int) -> None:
+    logging.getLogger("discord").setLevel(logging.WARNING)
+    patch_webhooks()
+    with workdir("hot-path-") as scratch:
+        subjects: dict[str, Subject] = {}
+        try:
+            for kind in CONFIGS:
+                folder = Path(scratch) / kind
+                folder.mkdir()
+                bot, monitor = await build_bot(kind, folder)
+                subjects[kind] = Subject(kind, bot, monitor, add_fixture(bot))
+
+            samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
+            for command in KINDS:
+
+                async def measure(kind: str, command: str = command) -> tuple[float, float]:
+                    return await subjects[kind].run(command, per_round)
+
+                samples[command] = await interleaved(CONFIGS, rounds, measure)
+            checks = {kind: recorded(kind, subject.monitor) for kind, subject in subjects.items()}
+        finally:
+            for subject in subjects.values():
+                await close_bot(subject.bot)
+
+    report(samples, rounds, per_round, checks)
+
+
+def _figures(runs: list[tuple[float, float]], bare: list[tuple[float, float]]) -> dict[str, float]:
+    """Medians in µs: per command and added over bare (paired by round), CPU and wall."""
+    out: dict[str, float] = {}
+    for index, name in enumerate(("cpu", "wall")):
+        out[f"{name}_us"] = round(median(r[index] for r in runs) * 1e6, 2)
+        added = median(r[index] - b[index] for r, b in zip(runs, bare, strict=True))
+        out[f"{name}_added_us"] = round(added * 1e6, 2)
+    return out
+
+
+def report(
+    samples: dict[str, dict[str, list[tuple[float, float]]]],
+    rounds: int,
+    per_round: int,
+    checks: dict[str, str],
+) -> None:
+    table = Table(
+        f"Hot path: µs per no-op command (event-loop thread CPU), median of {rounds}"
+        f" interleaved rounds x {per_round} runs; wall clock in brackets",
+        ["configuration", "prefix", "added", "slash", "added", "recorded"],
+    )
+    results: dict[str, Any] = {"rounds": rounds, "per_round": per_round, "configs": {}}
+    for kind in CONFIGS:
+        cells: list[str] = [kind]
+        entry: dict[str, Any] = {}
+        for command in KINDS:
+            fig = _figures(samples[command][kind], samples[command]["bare"])
+            entry[command] = fig
+            cells.append(f"{fig['cpu_us']:.2f} ({fig['wall_us']:.2f})")
+            cells.append(
+                "-"
+                if kind == "bare"
+                else f"{fig['cpu_added_us']:+.2f} ({fig['wall_added_us']:+.2f})"
+            )
+        entry["recorded"] = checks[kind]
+        results["configs"][kind] = entry
+        table.add(*cells, checks[kind])
+    results["targets"] = _targets(results["configs"])
+    emit("hot_path", results, table)
+
+
+def _targets(configs: dict[str, Any]) -> dict[str, Any]:
+    """Ours against the limit and against every peer, per command kind."""
+    ours = configs["ours"]
+    targets: dict[str, Any] = {}
+    for command in KINDS:
+        added = ours[command]["cpu_added_us"]
+        bare = configs["bare"][command]["cpu_us"]
+        peers = {k: configs[k][command]["cpu_added_us"] for k in ("prometheus", "argus")}
+        targets[command] = {
+            "added_us": added,
+            "limit_us": TARGET_ADDED_US,
+            # The limit was set where a bare no-op prefix command takes about 8 µs.
+            "limit_scaled_us": round(TARGET_ADDED_US * configs["bare"]["prefix"]["cpu_us"] / 8, 2),
+            "bare_us": bare,
+            "below_every_peer": all(added < v for v in peers.values()),
+        }
+    return targets
+
+
+if __name__ == "__main__":
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    rounds, per_round = (3, 500) if args.quick else (21, 3000)
+    asyncio.run(main(rounds, per_round))
