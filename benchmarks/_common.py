@@ -49,6 +49,7 @@ __all__ = (
     "quiesce",
     "recorded",
     "snowflake",
+    "wait_for_writer",
 )
 
 T = TypeVar("T")
@@ -363,6 +364,18 @@ async def quiesce(monitor: Any) -> None:
     if db is not None:
         await db.flush()
     await asyncio.sleep(0)
+
+
+async def wait_for_writer(recorder: Any, below: int) -> float:
+    """Let the loop idle until fewer than ``below`` records are queued; the seconds it took.
+
+    Idle, the loop releases the interpreter, so SQLite's worker thread runs at full speed.
+    """
+    started = now()
+    # Polling on purpose: the point is an idle loop, and the recorder has no event for it.
+    while recorder.pending >= below:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+    return now() - started
 
 
 def drain_ready() -> Callable[[], Awaitable[None]]:

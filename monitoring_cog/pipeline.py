@@ -19,7 +19,7 @@ from typing import Any
 from .clock import Clock
 from .config import RecordingConfig
 from .records import Record
-from .rollups import build_batch
+from .rollups import BatchBuilder, WriteBatch
 from .safe import ErrorCounter
 from .storage.base import Storage
 
@@ -27,6 +27,8 @@ __all__ = ("Recorder",)
 
 _log = logging.getLogger(__name__)
 
+_BUILD_SLICE = 100
+"""Records aggregated per event-loop turn: a batch of 1,000 is built in ten short steps."""
 _CLOSE_ATTEMPTS = 3
 """Write attempts made on close before queued records are given up (and counted as lost)."""
 
@@ -159,12 +161,16 @@ class Recorder:
                     buffer.clear()
                 else:
                     records = [buffer.popleft() for _ in range(count)]
-                batch = build_batch(records)
+                # Out of the buffer, but in memory until written: they count against the bound.
                 self._in_flight = count
+                batch: WriteBatch | None = None
                 try:
+                    batch = await _build(records)
                     storage = await self._storage()
                     await storage.write(batch)
                 except BaseException as exc:
+                    if batch is None and isinstance(exc, Exception):
+                        raise  # Records that cannot be aggregated cannot be written either.
                     # Keep the batch, in order, for the next attempt.
                     self._buffer.extendleft(reversed(records))
                     if isinstance(exc, Exception):
@@ -231,3 +237,17 @@ class Recorder:
             "last_error": self.last_error,
             "last_flush_at": self.last_flush_at,
         }
+
+
+async def _build(records: list[Record]) -> WriteBatch:
+    """Aggregate ``records``, yielding to the event loop between slices.
+
+    Aggregating costs a few microseconds a record; done in one go, a full batch of records from
+    many guilds would hold the loop for tens of milliseconds.
+    """
+    builder = BatchBuilder()
+    for start in range(0, len(records), _BUILD_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        builder.add(records[start : start + _BUILD_SLICE])
+    return builder.finish()

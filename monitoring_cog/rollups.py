@@ -20,7 +20,7 @@ from .clock import utc_day
 from .latency import MAX_BUCKET, bucket_upper_bound
 from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
 
-__all__ = ("AuditRow", "WriteBatch", "build_batch", "serialize_parameters")
+__all__ = ("AuditRow", "BatchBuilder", "WriteBatch", "build_batch", "serialize_parameters")
 
 AuditRow = tuple[
     str, str | None, str, str | None, str, str, float, bool, str | None, str | None, float
@@ -140,137 +140,175 @@ class _Days:
         return found
 
 
-def build_batch(records: Iterable[Record]) -> WriteBatch:
-    """Aggregate ``records`` into one :class:`WriteBatch`.
+class BatchBuilder:
+    """Aggregates records into one :class:`WriteBatch`, a slice at a time.
+
+    :meth:`add` may be called several times (the writer yields to the event loop between
+    slices of a large batch, so no single step blocks it for long); :meth:`finish` returns the
+    batch, the same whatever the slicing.
 
     This runs on the event loop for every record written, so it does the per-record minimum:
     the audit row, one lookup per (guild, day, command) carrying that command's latency
     histogram, the user and the minute. Per-day command totals are summed from the per-command
-    figures at the end, once per key instead of once per record.
+    figures once, in :meth:`finish`, instead of once per record.
     """
-    batch = WriteBatch()
-    seen: dict[str, list[Any]] = {}
-    """guild -> [latest known name, last seen]; turned into ``batch.servers`` at the end."""
-    per_command: dict[tuple[str, date, str], list[Any]] = {}
-    """(guild, day, command) -> [count, failures, sum, min, max, {bucket: count}]."""
-    days = batch.days
-    users = batch.users
-    minutes = batch.minutes
-    append_row = batch.audit_rows.append
-    day_of = _Days().of
-    bounds = _UPPER_BOUNDS
-    last_minute: tuple[str, int] | None = None
-    minute_counts: list[int] = []
-    rejected = 0
-    count = 0
 
-    for record in records:
-        count += 1
-        if isinstance(record, CommandRecord):
-            # One unpacking instead of a field access each: this loop runs once per command.
-            (guild, name, user_id, _, command, parameters, duration, success, _, _, at) = record
-            known = seen.get(guild)
-            if known is None:
-                seen[guild] = [name, at]
-            else:
-                if name is not None:
-                    known[0] = name
-                if not known[1] > at:  # max(at, known), NaN included, as before.
-                    known[1] = at
-            day = day_of(at)
-            failed = not success
-            if type(parameters) is str:
-                # Stored as is, so the record, laid out as an audit row, is its own row.
-                append_row(record)  # type: ignore[arg-type]
-            else:
-                text, fallbacks = serialize_parameters(parameters)
-                rejected += fallbacks
-                append_row(
-                    (
-                        guild,
-                        name,
-                        user_id,
-                        record.username,
-                        command,
-                        text,
-                        duration,
-                        success,
-                        record.error_type,
-                        record.error_message,
-                        at,
+    __slots__ = (
+        "_batch",
+        "_day_of",
+        "_last_minute",
+        "_minute_counts",
+        "_per_command",
+        "_seen",
+    )
+
+    def __init__(self) -> None:
+        self._batch = WriteBatch()
+        self._seen: dict[str, list[Any]] = {}
+        """guild -> [latest known name, last seen]; ``batch.servers`` in :meth:`finish`."""
+        self._per_command: dict[tuple[str, date, str], list[Any]] = {}
+        """(guild, day, command) -> [count, failures, sum, min, max, {bucket: count}]."""
+        self._day_of = _Days().of
+        self._last_minute: tuple[str, int] | None = None
+        self._minute_counts: list[int] = []
+
+    def add(self, records: Iterable[Record]) -> None:
+        """Aggregate ``records`` (in order, after those added before)."""
+        batch = self._batch
+        seen = self._seen
+        per_command = self._per_command
+        days = batch.days
+        users = batch.users
+        minutes = batch.minutes
+        append_row = batch.audit_rows.append
+        day_of = self._day_of
+        bounds = _UPPER_BOUNDS
+        last_minute = self._last_minute
+        minute_counts = self._minute_counts
+        rejected = 0
+        count = 0
+
+        for record in records:
+            count += 1
+            if isinstance(record, CommandRecord):
+                # One unpacking instead of a field access each: this loop runs once per command.
+                (guild, name, user_id, _, command, parameters, duration, success, _, _, at) = record
+                known = seen.get(guild)
+                if known is None:
+                    seen[guild] = [name, at]
+                else:
+                    if name is not None:
+                        known[0] = name
+                    if not known[1] > at:  # max(at, known), NaN included, as before.
+                        known[1] = at
+                day = day_of(at)
+                failed = not success
+                if type(parameters) is str:
+                    # Stored as is, so the record, laid out as an audit row, is its own row.
+                    append_row(record)  # type: ignore[arg-type]
+                else:
+                    text, fallbacks = serialize_parameters(parameters)
+                    rejected += fallbacks
+                    append_row(
+                        (
+                            guild,
+                            name,
+                            user_id,
+                            record.username,
+                            command,
+                            text,
+                            duration,
+                            success,
+                            record.error_type,
+                            record.error_message,
+                            at,
+                        )
                     )
-                )
-            key = (guild, day, command)
-            stats = per_command.get(key)
-            if stats is None:
-                per_command[key] = [
-                    1,
-                    int(failed),
-                    duration,
-                    duration,
-                    duration,
-                    {bisect_left(bounds, duration): 1},
-                ]
-            else:
-                stats[0] += 1
-                stats[1] += failed
-                stats[2] += duration
-                if duration < stats[3]:
-                    stats[3] = duration
-                if duration > stats[4]:
-                    stats[4] = duration
-                histogram = stats[5]
-                bucket = bisect_left(bounds, duration)
-                histogram[bucket] = histogram.get(bucket, 0) + 1
-            user_key = (guild, day, user_id)
-            users[user_key] = users.get(user_key, 0) + 1
-            minute_key = (guild, int(at // 60))
-            if minute_key != last_minute:
-                last_minute = minute_key
-                found = minutes.get(minute_key)
-                if found is None:
-                    found = minutes[minute_key] = [0, 0]
-                minute_counts = found
-            minute_counts[0] += 1
-            minute_counts[1] += failed
-        elif isinstance(record, StatRecord):
-            guild = record.guild_id
-            _seen(seen, guild, None, record.at)
-            day = day_of(record.at)
+                key = (guild, day, command)
+                stats = per_command.get(key)
+                if stats is None:
+                    per_command[key] = [
+                        1,
+                        int(failed),
+                        duration,
+                        duration,
+                        duration,
+                        {bisect_left(bounds, duration): 1},
+                    ]
+                else:
+                    stats[0] += 1
+                    stats[1] += failed
+                    stats[2] += duration
+                    if duration < stats[3]:
+                        stats[3] = duration
+                    if duration > stats[4]:
+                        stats[4] = duration
+                    histogram = stats[5]
+                    bucket = bisect_left(bounds, duration)
+                    histogram[bucket] = histogram.get(bucket, 0) + 1
+                user_key = (guild, day, user_id)
+                users[user_key] = users.get(user_key, 0) + 1
+                minute_key = (guild, int(at // 60))
+                if minute_key != last_minute:
+                    last_minute = minute_key
+                    found = minutes.get(minute_key)
+                    if found is None:
+                        found = minutes[minute_key] = [0, 0]
+                    minute_counts = found
+                minute_counts[0] += 1
+                minute_counts[1] += failed
+            elif isinstance(record, StatRecord):
+                guild = record.guild_id
+                _seen(seen, guild, None, record.at)
+                day = day_of(record.at)
+                totals = days.get((guild, day))
+                if totals is None:
+                    totals = days[(guild, day)] = [0, 0, 0, 0, 0, 0]
+                if record.kind is StatKind.SONG:
+                    totals[0] += 1
+                    totals[1] += record.amount
+                elif record.kind is StatKind.SKIP:
+                    totals[2] += 1
+                elif record.kind is StatKind.PAUSE:
+                    totals[3] += 1
+                else:
+                    totals[4] += 1
+                if record.user_id is not None:
+                    user_key = (guild, day, record.user_id)
+                    users[user_key] = users.get(user_key, 0) + (record.kind is StatKind.COMMAND)
+            elif isinstance(record, GuildRecord):
+                _seen(seen, record.guild_id, record.guild_name, record.at)
+
+        batch.records += count
+        batch.rejected_inputs += rejected
+        self._last_minute = last_minute
+        self._minute_counts = minute_counts
+
+    def finish(self) -> WriteBatch:
+        """The batch of every record added."""
+        batch = self._batch
+        days = batch.days
+        batch.servers = {guild: (known[0], known[1]) for guild, known in self._seen.items()}
+        commands = batch.commands
+        latency = batch.latency
+        for key, stats in self._per_command.items():
+            commands[key] = stats[:5]
+            guild, day, command = key
+            for bucket, hits in stats[5].items():
+                latency[(guild, day, command, bucket)] = hits
             totals = days.get((guild, day))
             if totals is None:
                 totals = days[(guild, day)] = [0, 0, 0, 0, 0, 0]
-            if record.kind is StatKind.SONG:
-                totals[0] += 1
-                totals[1] += record.amount
-            elif record.kind is StatKind.SKIP:
-                totals[2] += 1
-            elif record.kind is StatKind.PAUSE:
-                totals[3] += 1
-            else:
-                totals[4] += 1
-            if record.user_id is not None:
-                user_key = (guild, day, record.user_id)
-                users[user_key] = users.get(user_key, 0) + (record.kind is StatKind.COMMAND)
-        elif isinstance(record, GuildRecord):
-            _seen(seen, record.guild_id, record.guild_name, record.at)
+            totals[4] += stats[0]
+            totals[5] += stats[1]
+        return batch
 
-    batch.records = count
-    batch.rejected_inputs = rejected
-    batch.servers = {guild: (known[0], known[1]) for guild, known in seen.items()}
-    commands = batch.commands
-    latency = batch.latency
-    for key, stats in per_command.items():
-        commands[key] = stats[:5]
-        guild, day, command = key
-        for bucket, hits in stats[5].items():
-            latency[(guild, day, command, bucket)] = hits
-        totals = days.get((guild, day))
-        if totals is None:
-            totals = days[(guild, day)] = [0, 0, 0, 0, 0, 0]
-        totals[4] += stats[0]
-        totals[5] += stats[1]
-    return batch
+
+def build_batch(records: Iterable[Record]) -> WriteBatch:
+    """Aggregate ``records`` into one :class:`WriteBatch` (see :class:`BatchBuilder`)."""
+    builder = BatchBuilder()
+    builder.add(records)
+    return builder.finish()
 
 
 def _seen(seen: dict[str, list[Any]], guild: str, name: str | None, at: float) -> None:
