@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import platform
@@ -33,23 +32,33 @@ from discord.ext import commands
 from discord.webhook.async_ import AsyncWebhookAdapter
 
 __all__ = (
+    "COMMANDS",
     "CONFIGS",
     "DATA_DIR",
+    "GUILD_BASE",
+    "USER_BASE",
+    "Call",
     "Fixture",
     "Table",
     "add_fixture",
     "build_bot",
     "close_bot",
+    "drain_ready",
     "emit",
     "interleaved",
     "machine",
     "median",
+    "now",
+    "other_threads_cpu",
     "parser",
     "patch_webhooks",
     "quiesce",
     "recorded",
     "snowflake",
+    "thread_cpu",
     "wait_for_writer",
+    "workdir",
+    "workload",
 )
 
 T = TypeVar("T")
@@ -506,11 +515,6 @@ def workdir(prefix: str, within: Path | None = None) -> tempfile.TemporaryDirect
     if within is not None:
         within.mkdir(parents=True, exist_ok=True)
     return tempfile.TemporaryDirectory(prefix=prefix, dir=within)
-
-
-def gc_settled() -> None:
-    """Collect garbage before a measurement, so one run's leftovers are not the next one's cost."""
-    gc.collect()
 
 
 def now() -> float:

@@ -39,8 +39,8 @@ PROBE_INTERVAL = 0.001
 BACKLOG = 10_000
 """Queued records past which the ingest lets the loop idle until the writer catches up.
 
-Commands run back to back leave the loop no idle time, SQLite's worker thread seldom gets the
-interpreter, and the writer falls behind until records are dropped. Pausing keeps every command
+Commands run back to back come faster than the writer stores them on a slow machine (see
+``ingest.py``) and the queue would fill until records are dropped. Pausing keeps every command
 recorded; the pauses are reported.
 """
 POOL = 20_000
@@ -93,6 +93,9 @@ class Callbacks:
 
     def __init__(self) -> None:
         self.longest = 0.0
+        self.longest_cpu = 0.0
+        """CPU time the loop's thread spent in the longest callback: less than its length when
+        the thread waited for the interpreter lock or for a processor meanwhile."""
         self.longest_gc = 0.0
         self.longest_without_gc = 0.0
         self.what = "-"
@@ -117,12 +120,14 @@ class Callbacks:
 
         def _run(handle: asyncio.events.Handle) -> None:
             gc_before = timer._gc_time
+            cpu = time.thread_time()
             started = time.perf_counter()
             original(handle)
             took = time.perf_counter() - started
             collecting = timer._gc_time - gc_before
             if took > timer.longest:
                 timer.longest = took
+                timer.longest_cpu = time.thread_time() - cpu
                 timer.longest_gc = collecting
                 timer.what = _describe(handle)
             timer.longest_without_gc = max(timer.longest_without_gc, took - collecting)
@@ -157,6 +162,7 @@ async def probed(operation: Callable[[], Awaitable[str]]) -> dict[str, Any]:
         **probe.summary(),
         "longest_callback_ms": round(callbacks.longest * 1e3, 2),
         "longest_callback": callbacks.what,
+        "longest_callback_cpu_ms": round(callbacks.longest_cpu * 1e3, 2),
         "gc_in_longest_callback_ms": round(callbacks.longest_gc * 1e3, 2),
         "longest_callback_without_gc_ms": round(callbacks.longest_without_gc * 1e3, 2),
         "longest_collection_ms": round(callbacks.longest_collection * 1e3, 2),
@@ -270,6 +276,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
             "max ms",
             "p99 ms",
             "longest callback ms",
+            "its CPU ms",
             "of it GC",
             "longest w/o GC",
             "seconds",
@@ -282,6 +289,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
             f"{r['max_ms']:.2f}",
             f"{r['p99_ms']:.2f}",
             f"{r['longest_callback_ms']:.2f} ({r['longest_callback']})",
+            f"{r['longest_callback_cpu_ms']:.2f}",
             f"{r['gc_in_longest_callback_ms']:.2f}",
             f"{r['longest_callback_without_gc_ms']:.2f}",
             f"{r['seconds']:.1f}",

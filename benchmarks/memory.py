@@ -49,10 +49,9 @@ TARGET_MIB = 20.0
 BACKLOG = 10_000
 """Queued records past which the driver lets the loop idle until the writer catches up.
 
-With every command run back to back the loop never idles, SQLite's worker thread seldom gets
-the interpreter, and the writer falls behind until records are dropped (counted): that would
-measure a smaller buffer, not this project's memory. A bot whose loop has no idle time at all is
-overloaded anyway; the pauses are reported.
+Commands run back to back come faster than the writer stores them on a slow machine (see
+``ingest.py``): the queue would fill and records be dropped (counted), which would measure a full
+queue, not this project's memory. The pauses are reported.
 """
 MIB = 2**20
 
