@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 from types import TracebackType
 
 from .clock import Clock, SystemClock
 from .config import MonitoringConfig, load_config
 from .errors import DatabaseUnavailable
 from .pipeline import Recorder
+from .privacy import Privacy
 from .records import Record
 from .safe import ErrorCounter
 from .storage.base import Storage
-from .storage.sqlite import SQLiteStorage
+from .storage.factory import open_storage
 
 __all__ = ("Database",)
 
@@ -31,23 +31,23 @@ class Database:
     Parameters
     ----------
     path:
-        The SQLite file (``":memory:"`` for a throw-away database). ``None`` takes
-        ``[database] path`` from the config.
+        The SQLite file (``":memory:"`` for a throw-away database), or a ``postgresql://`` URL.
+        ``None`` takes ``[database] url`` from the config if set, else ``[database] path``.
     config:
         The configuration; ``None`` reads it with :func:`~monitoring_cog.load_config`
         (``$MONITORING_CONFIG``, else ``./config.toml``, else the defaults).
     clock:
         Where time comes from; inject a :class:`~monitoring_cog.clock.ManualClock` to simulate it.
     storage:
-        A ready-made storage backend, instead of the SQLite file named by ``path``.
+        A ready-made storage backend, instead of the one ``path`` (or the config) names.
 
     Raises
     ------
     DatabaseUnavailable
         The path can never hold a database: it is a folder, or its parent folder cannot be
-        created or written to.
+        created or written to; or it is a URL of a scheme other than ``postgresql://``.
     ConfigError
-        The config file is invalid.
+        The config file is invalid, or ``[privacy] hash_user_ids`` is on without a secret.
     """
 
     def __init__(
@@ -62,17 +62,16 @@ class Database:
         self.clock: Clock = clock or SystemClock()
         self.errors = ErrorCounter()
         """Exceptions swallowed and inputs corrected by this database's users."""
+        self.privacy = Privacy.from_config(self.config.privacy)
+        """Redaction and user-id hashing, applied by the writer to everything stored."""
         if storage is None:
-            location = str(path) if path is not None else self.config.database.path
-            if location != ":memory:":
-                location = str(_prepare_path(location))
-            storage = SQLiteStorage(
-                location, busy_timeout_ms=self.config.database.busy_timeout_ms, clock=self.clock
-            )
+            storage = open_storage(self.config.database, path, self.clock)
         self._storage = storage
         self._connect_lock = asyncio.Lock()
         self._closed = False
-        self.recorder = Recorder(self.storage, self.config.recording, self.clock, self.errors)
+        self.recorder = Recorder(
+            self.storage, self.config.recording, self.clock, self.errors, privacy=self.privacy
+        )
         """The buffer and writer behind :meth:`submit`."""
 
     @property
@@ -141,20 +140,3 @@ class Database:
 
     def __repr__(self) -> str:
         return f"<Database path={self.path!r} connected={self.is_connected}>"
-
-
-def _prepare_path(raw: str) -> Path:
-    path = Path(raw).expanduser()
-    if path.is_dir():
-        raise DatabaseUnavailable(f"{path}: is a folder; expected the path of a SQLite file")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseUnavailable(
-            f"{path}: cannot create the folder {path.parent}: {exc.strerror or exc}"
-        ) from exc
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise DatabaseUnavailable(f"{path}: the folder {path.parent} is not writable")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise DatabaseUnavailable(f"{path}: the file is not readable and writable")
-    return path

@@ -2,23 +2,23 @@
 
 Covers: the constructor does no I/O beyond creating missing parent folders; a path that can never
 hold a database raises :class:`DatabaseUnavailable` naming it; ``":memory:"``; data surviving a
-close and reopen; ``async with``; and a database that fails, at start (a corrupt file) or mid-run
-(another connection holds the write lock, or the file is replaced by garbage), which the public
-API survives by returning its defaults, logging, counting the error, and reporting itself
-unhealthy.
+close and reopen; ``async with``; and a database that fails, at start (a corrupt file, a server
+refusing connections) or mid-run (another connection holds the write lock, or the database
+becomes impossible to open), which the public API survives by returning its defaults, logging,
+counting the error, and reporting itself unhealthy.
+
+Tests taking ``backend`` run on SQLite and PostgreSQL; the rest are about SQLite files and paths.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from db_support import exclusive_lock
+from backends import Backend, SQLiteBackend
 
 from monitoring_cog import (
     Database,
@@ -32,7 +32,6 @@ from monitoring_cog.config import DatabaseConfig, RecordingConfig
 from monitoring_cog.storage.migrations import latest_version
 
 GUILD = "111"
-GARBAGE = b"this is not a SQLite database\n" * 200
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -43,14 +42,21 @@ class MakeSystem(Protocol):
 
 
 @pytest.fixture
-async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncIterator[MakeSystem]:
-    """Build a monitoring system (``db_path`` unless told) whose writer only writes when asked."""
+async def make_system(
+    backend: Backend, clock: ManualClock, process: Any
+) -> AsyncIterator[MakeSystem]:
+    """Build a monitoring system (the backend's database unless told) whose writer only writes
+    when asked."""
     made: list[Database] = []
 
     def make(path: Path | str | None = None, **database: Any) -> MonitoringSystem:
-        location = db_path if path is None else path
+        location = backend.target if path is None else path
         config = MonitoringConfig(
-            database=DatabaseConfig(path=str(location), **database),
+            database=(
+                backend.database_config(**database)
+                if path is None
+                else DatabaseConfig(path=str(location), **database)
+            ),
             recording=RecordingConfig(flush_interval=3600.0),
         )
         db = Database(location, config=config, clock=clock)
@@ -62,21 +68,8 @@ async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncI
         await db.close()
 
 
-def audit_count(path: Path) -> int:
-    with closing(sqlite3.connect(path)) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM audit_logs").fetchone()[0])
-
-
-def corrupt(path: Path) -> None:
-    """Replace the database (and its WAL files) with bytes that are not a SQLite database."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    path.write_bytes(GARBAGE)
-
-
-def is_garbage(path: Path) -> bool:
-    return path.read_bytes() == GARBAGE
+def audit_count(backend: Backend) -> int:
+    return int(backend.scalar("SELECT COUNT(*) FROM audit_logs"))
 
 
 def files_in(folder: Path) -> list[Path]:
@@ -173,6 +166,7 @@ def test_unusable_path_raises_naming_it(tmp_path: Path, unusable: Any) -> None:
     assert str(path) in str(info.value)
 
 
+@pytest.mark.sqlite_only
 async def test_memory_database_works_without_a_file(
     make_system: MakeSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,37 +205,38 @@ async def test_data_survives_close_and_reopen(make_system: MakeSystem) -> None:
 
 
 async def test_async_with_closes_and_writes(
-    db_path: Path, clock: ManualClock, process: Any
+    backend: Backend, clock: ManualClock, process: Any
 ) -> None:
     config = MonitoringConfig(recording=RecordingConfig(flush_interval=3600.0))
-    async with Database(db_path, config=config, clock=clock) as db:
+    async with Database(backend.target, config=config, clock=clock) as db:
         logger = create_monitoring_system(db, process=process, make_current=False).cmd_logger
         assert await logger.log_command(GUILD, "Guild", 1, "alice", "play")
         await db.connect()
         assert db.is_connected is True
 
     assert (db.closed, db.is_connected) == (True, False)
-    assert audit_count(db_path) == 1
+    assert audit_count(backend) == 1
 
 
 # --- a failing database ------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["locked", "corrupted"])
+@pytest.fixture(params=["locked", "unusable"])
 async def failing_system(
-    request: pytest.FixtureRequest, make_system: MakeSystem, db_path: Path
+    request: pytest.FixtureRequest, make_system: MakeSystem, backend: Backend
 ) -> AsyncIterator[MonitoringSystem]:
-    """A working system whose database then fails: its file locked, or replaced by garbage."""
+    """A working system whose database then fails: write-locked by another connection, or
+    impossible to open again (a file replaced by garbage, a server refusing connections)."""
     system = make_system(busy_timeout_ms=20)
     await system.db.connect()
     if request.param == "locked":
-        with exclusive_lock(db_path):
+        with backend.exclusive_lock():
             yield system
     else:
         storage = await system.db.storage()
-        await storage.close()  # The next use reconnects, to the garbage.
-        corrupt(db_path)
-        yield system
+        await storage.close()  # The next use reconnects, and fails.
+        with backend.unusable():
+            yield system
 
 
 async def test_database_failing_mid_run_degrades_to_defaults(
@@ -251,11 +246,11 @@ async def test_database_failing_mid_run_degrades_to_defaults(
 
 
 async def test_writes_resume_once_the_lock_is_released(
-    make_system: MakeSystem, db_path: Path
+    make_system: MakeSystem, backend: Backend
 ) -> None:
     system = make_system(busy_timeout_ms=20)
     await system.db.connect()
-    with exclusive_lock(db_path):
+    with backend.exclusive_lock():
         assert await system.cmd_logger.log_command(GUILD, "Guild", 1, "alice", "play")
         assert await system.cmd_logger.get_recent_commands() == []
         assert system.db.recorder.failing is True
@@ -267,27 +262,29 @@ async def test_writes_resume_once_the_lock_is_released(
     assert report["recording"]["failing"] is False
     assert report["database"]["status"] == "healthy"
     assert report["recording"]["status"] == "healthy"
-    assert audit_count(db_path) == 1
+    assert audit_count(backend) == 1
 
 
-async def test_corrupt_file_at_start_degrades_to_defaults(
-    make_system: MakeSystem, db_path: Path, caplog: pytest.LogCaptureFixture
+async def test_unusable_database_at_start_degrades_to_defaults(
+    make_system: MakeSystem, backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    corrupt(db_path)
-    system = make_system()
+    with backend.unusable():
+        system = make_system()
 
-    await assert_degraded(system, caplog)
-    assert is_garbage(db_path)  # Never overwritten.
+        await assert_degraded(system, caplog)
+        if isinstance(backend, SQLiteBackend):
+            assert backend.is_garbage()  # Never overwritten.
 
 
-async def test_connect_to_corrupt_file_raises_naming_the_path(
-    make_system: MakeSystem, db_path: Path
+async def test_connect_to_unusable_database_raises_naming_it(
+    make_system: MakeSystem, backend: Backend
 ) -> None:
-    corrupt(db_path)
-    db = make_system().db
+    with backend.unusable():
+        db = make_system().db
 
-    with pytest.raises(DatabaseUnavailable) as info:
-        await db.connect()
+        with pytest.raises(DatabaseUnavailable) as info:
+            await db.connect()
 
-    assert str(db_path) in str(info.value)
+    assert db.path in str(info.value)
+    assert str(backend.target) == db.path  # Named as given (no password in the test URL).
     assert db.is_connected is False

@@ -1,17 +1,20 @@
 """Tests for ``HealthCheck``: the Health Report shape, each component check and the overall rule.
 
 Process readings come from :class:`FakeProcess` and time from a :class:`ManualClock`; the
-database is always a real SQLite file under ``tmp_path``. Configuration is injected by
-parametrizing the ``config`` fixture (see :func:`configured`), which ``db`` and ``system`` use.
+database is real: each test that uses it runs on SQLite (a file under ``tmp_path``) and on
+PostgreSQL (see ``backends.py``). Configuration is injected by parametrizing the ``config``
+fixture (see :func:`configured`), which ``db`` and ``system`` use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import Backend
 from fakes import NOW, FakeProcess
 
 from monitoring_cog import (
@@ -273,10 +276,10 @@ def delay_ping(
 
 
 @pytest.fixture
-def garbage_file(db_path: Path) -> Path:
-    """Replace the database file with bytes that are not SQLite, before its first use."""
-    db_path.write_bytes(b"this is not a sqlite database\x00\xff" * 200)
-    return db_path
+def unusable_database(backend: Backend) -> Iterator[None]:
+    """Make the database impossible to open before its first use (see ``Backend.unusable``)."""
+    with backend.unusable():
+        yield
 
 
 def file_size_bytes(path: Path) -> int:
@@ -307,6 +310,7 @@ async def test_database_server_count_is_zero_before_any_command(
     assert database["server_count"] == 0
 
 
+@pytest.mark.sqlite_only  # The size of a file; PostgreSQL's is the tables' (test_postgres.py).
 async def test_database_size_matches_the_file(system: MonitoringSystem, db_path: Path) -> None:
     await log(system.cmd_logger, 50)
     database = await health_of(system).check_database()
@@ -352,7 +356,7 @@ async def test_slow_database_degrades_the_full_report(
 
 
 async def test_database_error_when_file_is_not_a_database(
-    system: MonitoringSystem, garbage_file: Path
+    system: MonitoringSystem, unusable_database: None
 ) -> None:
     database = await health_of(system).check_database()
 
@@ -364,7 +368,7 @@ async def test_database_error_when_file_is_not_a_database(
 
 
 async def test_unusable_database_makes_report_unhealthy_without_raising(
-    system: MonitoringSystem, garbage_file: Path
+    system: MonitoringSystem, unusable_database: None
 ) -> None:
     report = await health_of(system).get_full_health_report()
 
@@ -623,7 +627,7 @@ async def test_check_recording_counts_drops_since_previous_check(
 
 
 async def test_failing_writes_make_recording_critical(
-    system: MonitoringSystem, garbage_file: Path
+    system: MonitoringSystem, unusable_database: None
 ) -> None:
     system.cmd_logger.log_command_nowait("111", "guild", "42", "tester", "play")
 

@@ -58,14 +58,14 @@ def slow_warnings(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
 
 @pytest.fixture
 async def reopen(
-    db_path: Path, config: MonitoringConfig, clock: ManualClock, process: Any
+    db_target: Path | str, config: MonitoringConfig, clock: ManualClock, process: Any
 ) -> AsyncIterator[Reopen]:
-    """Close a system's database and open a new Database and system on the same file."""
+    """Close a system's database and open a new Database and system on the same database."""
     opened: list[Database] = []
 
     async def _reopen(system: MonitoringSystem) -> MonitoringSystem:
         await system.db.close()
-        database = Database(db_path, config=config, clock=clock)
+        database = Database(db_target, config=config, clock=clock)
         opened.append(database)
         return create_monitoring_system(database, process=process)
 

@@ -1,32 +1,29 @@
-"""The recording pipeline (``monitoring_cog.pipeline.Recorder``) against a real SQLite file.
+"""The recording pipeline (``monitoring_cog.pipeline.Recorder``) against a real database.
 
 Covers: ``log_command`` only queues; the writer task flushes on its interval and as soon as a
 batch is full; a flush stores audit rows and rollups in one transaction; readers flush first; the
-buffer bound drops (and counts) the newest record; a write refused by SQLite (another connection
-holds the lock) keeps its batch and is retried until every record arrives exactly once; close
-writes everything queued, is idempotent, and refuses later submissions.
+buffer bound drops (and counts) the newest record; a write refused by the database (another
+connection holds the lock) keeps its batch and is retried until every record arrives exactly
+once; close writes everything queued, is idempotent, and refuses later submissions.
 
-What is stored is checked through a separate plain :mod:`sqlite3` connection, never through the
-library itself. Waiting on the writer task is done by polling with a deadline, never by sleeping
-for a fixed time.
+Every test runs on SQLite and on PostgreSQL (the ``backend`` fixture). What is stored is checked
+through a separate plain connection (``backend.rows``), never through the library itself. Waiting
+on the writer task is done by polling with a deadline, never by sleeping for a fixed time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import closing
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from db_support import exclusive_lock
+from backends import Backend
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog import create_monitoring_system as create_system
-from monitoring_cog.config import DatabaseConfig, RecordingConfig
+from monitoring_cog.config import RecordingConfig
 from monitoring_cog.records import CommandRecord
 
 GUILD = "111"
@@ -49,13 +46,10 @@ RECORDED = {
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def recorded(path: Path) -> dict[str, int]:
-    """Commands accounted for by each table, read in one snapshot by a plain sqlite3 connection."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("BEGIN")
-        counts = {table: conn.execute(sql).fetchone()[0] for table, sql in RECORDED.items()}
-        conn.execute("COMMIT")
-    return counts
+def recorded(backend: Backend) -> dict[str, int]:
+    """Commands accounted for by each table, read in one snapshot (one statement)."""
+    (row,) = backend.rows("SELECT " + ", ".join(f"({sql})" for sql in RECORDED.values()))
+    return {table: int(count) for table, count in zip(RECORDED, row, strict=True)}
 
 
 def everywhere(count: int) -> dict[str, int]:
@@ -63,18 +57,10 @@ def everywhere(count: int) -> dict[str, int]:
     return dict.fromkeys(RECORDED, count)
 
 
-def scalar(path: Path, sql: str) -> Any:
-    with closing(sqlite3.connect(path)) as conn:
-        return conn.execute(sql).fetchone()[0]
-
-
-def stored_indexes(path: Path) -> list[int]:
+def stored_indexes(backend: Backend) -> list[int]:
     """The ``i`` parameter of every audit row, in insertion (id) order."""
-    with closing(sqlite3.connect(path)) as conn:
-        rows = conn.execute(
-            "SELECT json_extract(parameters, '$.i') FROM audit_logs ORDER BY id"
-        ).fetchall()
-    return [row[0] for row in rows]
+    field = backend.json_field("parameters", "i")
+    return [row[0] for row in backend.rows(f"SELECT {field} FROM audit_logs ORDER BY id")]
 
 
 def record(i: int, clock: ManualClock) -> CommandRecord:
@@ -110,16 +96,18 @@ class MakeSystem(Protocol):
 
 
 @pytest.fixture
-async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncIterator[MakeSystem]:
-    """Build a monitoring system on ``db_path`` with the given recording settings."""
+async def make_system(
+    backend: Backend, clock: ManualClock, process: Any
+) -> AsyncIterator[MakeSystem]:
+    """Build a monitoring system on the backend's database with the given recording settings."""
     made: list[Database] = []
 
     def make(*, busy_timeout_ms: int = 5000, **recording: Any) -> MonitoringSystem:
         config = MonitoringConfig(
-            database=DatabaseConfig(path=str(db_path), busy_timeout_ms=busy_timeout_ms),
+            database=backend.database_config(busy_timeout_ms=busy_timeout_ms),
             recording=RecordingConfig(**recording),
         )
-        db = Database(db_path, config=config, clock=clock)
+        db = Database(backend.target, config=config, clock=clock)
         made.append(db)
         return create_system(db, process=process, make_current=False)
 
@@ -132,7 +120,7 @@ async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncI
 
 
 async def test_log_command_queues_and_the_writer_flushes_within_the_interval(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     system = make_system(flush_interval=0.05)
     db = system.db
@@ -143,17 +131,17 @@ async def test_log_command_queues_and_the_writer_flushes_within_the_interval(
     assert queued is True
     assert db.recorder.pending == 1
     assert db.recorder.written == 0
-    assert recorded(db_path) == everywhere(0)
+    assert recorded(backend) == everywhere(0)
 
     await wait_until(lambda: db.recorder.written == 1, "the writer task to flush the command")
     assert db.recorder.pending == 0
     assert db.recorder.last_flush_at == clock.time()
-    assert recorded(db_path) == everywhere(1)
-    assert scalar(db_path, "SELECT command FROM audit_logs") == "play"
+    assert recorded(backend) == everywhere(1)
+    assert backend.scalar("SELECT command FROM audit_logs") == "play"
 
 
 async def test_full_batch_is_written_without_waiting_for_the_interval(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     db = make_system(flush_interval=LONG_INTERVAL, batch_size=10).db
     await db.connect()
@@ -162,16 +150,16 @@ async def test_full_batch_is_written_without_waiting_for_the_interval(
     for _ in range(20):
         await asyncio.sleep(0)  # Let the writer run: one record short of a batch, it waits.
     assert db.recorder.pending == 9
-    assert recorded(db_path) == everywhere(0)
+    assert recorded(backend) == everywhere(0)
 
     assert db.submit(record(9, clock))
     await wait_until(lambda: db.recorder.written == 10, "the full batch to be written")
     assert db.recorder.pending == 0
-    assert stored_indexes(db_path) == list(range(10))
+    assert stored_indexes(backend) == list(range(10))
 
 
 async def test_flush_stores_audit_rows_and_every_rollup(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     db = make_system(flush_interval=LONG_INTERVAL).db
     for i in range(7):  # Record 6 fails.
@@ -179,45 +167,38 @@ async def test_flush_stores_audit_rows_and_every_rollup(
 
     await db.flush()
 
-    assert recorded(db_path) == everywhere(7)
-    assert scalar(db_path, "SELECT SUM(failed_commands) FROM bot_stats") == 1
-    assert scalar(db_path, "SELECT SUM(failures) FROM command_stats") == 1
-    assert scalar(db_path, "SELECT SUM(failures) FROM command_minutes") == 1
-    assert scalar(db_path, "SELECT COUNT(*) FROM servers") == 3
-    assert scalar(db_path, "SELECT COUNT(*) FROM daily_users") == 7
+    assert recorded(backend) == everywhere(7)
+    assert backend.scalar("SELECT SUM(failed_commands) FROM bot_stats") == 1
+    assert backend.scalar("SELECT SUM(failures) FROM command_stats") == 1
+    assert backend.scalar("SELECT SUM(failures) FROM command_minutes") == 1
+    assert backend.scalar("SELECT COUNT(*) FROM servers") == 3
+    assert backend.scalar("SELECT COUNT(*) FROM daily_users") == 7
 
 
 async def test_a_flush_is_one_transaction(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     """A rollup refused after the audit rows went in leaves no audit row (nor any rollup) behind."""
     db = make_system(flush_interval=LONG_INTERVAL).db
     await db.connect()
-    with closing(sqlite3.connect(db_path)) as conn:
-        # command_stats is written after servers, audit_logs, bot_stats and daily_users.
-        conn.execute(
-            "CREATE TRIGGER refuse_rollup BEFORE INSERT ON command_stats"
-            " BEGIN SELECT RAISE(ABORT, 'rollup refused'); END"
-        )
-        conn.commit()
+    # command_stats is written after servers, audit_logs, bot_stats and daily_users.
+    backend.refuse_inserts("command_stats", "rollup refused")
     for i in range(3):
         assert db.submit(record(i, clock))
 
-    with pytest.raises(sqlite3.IntegrityError, match="rollup refused"):
+    with pytest.raises(backend.integrity_error, match="rollup refused"):
         await db.flush()
 
-    assert recorded(db_path) == everywhere(0)
-    assert scalar(db_path, "SELECT COUNT(*) FROM servers") == 0
+    assert recorded(backend) == everywhere(0)
+    assert backend.scalar("SELECT COUNT(*) FROM servers") == 0
     assert db.recorder.pending == 3
     assert db.recorder.write_errors == 1
 
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute("DROP TRIGGER refuse_rollup")
-        conn.commit()
+    backend.allow_inserts("command_stats")
     await db.flush()
 
-    assert recorded(db_path) == everywhere(3)
-    assert stored_indexes(db_path) == [0, 1, 2]
+    assert recorded(backend) == everywhere(3)
+    assert stored_indexes(backend) == [0, 1, 2]
     assert db.recorder.failing is False
 
 
@@ -259,7 +240,7 @@ async def test_readers_see_what_was_just_logged(make_system: MakeSystem, reader:
 
 
 async def test_full_buffer_drops_the_newest_record_and_reports_it(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     """With the writer idle (long interval, batch bigger than the buffer), record N+1 is dropped.
 
@@ -283,7 +264,7 @@ async def test_full_buffer_drops_the_newest_record_and_reports_it(
     assert recording["max_queue"] == 5
     assert recording["status"] == "warning"
     assert report["overall_status"] == "degraded"
-    assert stored_indexes(db_path) == [0, 1, 2, 3, 4]
+    assert stored_indexes(backend) == [0, 1, 2, 3, 4]
 
     again = await system.health_check.get_full_health_report()
     assert again["recording"]["dropped"] == 1
@@ -292,7 +273,7 @@ async def test_full_buffer_drops_the_newest_record_and_reports_it(
 
 
 async def test_the_batch_being_written_counts_against_the_bound(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     """Records taken out of the buffer for a write are still in memory: the bound includes them."""
     db = make_system(
@@ -303,21 +284,21 @@ async def test_the_batch_being_written_counts_against_the_bound(
     for i in range(5):
         assert db.submit(record(i, clock))
 
-    with exclusive_lock(db_path):
+    with backend.exclusive_lock():
         flushing = asyncio.create_task(db.flush())
         await wait_until(lambda: recorder.pending == 0, "the batch to leave the buffer")
         assert db.submit(record(5, clock)) is False  # 5 in flight already fill the bound.
         assert recorder.dropped == 1
     await flushing
 
-    assert stored_indexes(db_path) == [0, 1, 2, 3, 4]
+    assert stored_indexes(backend) == [0, 1, 2, 3, 4]
 
 
 # --- failed writes -----------------------------------------------------------------------------
 
 
 async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     db = make_system(
         busy_timeout_ms=20, flush_interval=0.02, batch_size=7, retry_backoff_max=0.2
@@ -325,7 +306,7 @@ async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
     recorder = db.recorder
     await db.connect()
 
-    with exclusive_lock(db_path) as blocker:
+    with backend.exclusive_lock() as blocker:
         for i in range(20):
             assert db.submit(record(i, clock))
         await wait_until(
@@ -333,8 +314,8 @@ async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
             "two failed attempts with the whole batch back in the buffer",
         )
         assert recorder.written == 0
-        assert "locked" in (recorder.last_error or "")
-        assert blocker.execute("SELECT COUNT(*) FROM audit_logs").fetchone()[0] == 0
+        assert backend.lock_error in (recorder.last_error or "")
+        assert blocker.scalar("SELECT COUNT(*) FROM audit_logs") == 0
 
     await wait_until(
         lambda: recorder.written == 20 and recorder.pending == 0, "the retried writes to succeed"
@@ -342,8 +323,8 @@ async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
     assert recorder.failing is False
     assert recorder.last_error is None
     assert recorder.dropped == 0
-    assert stored_indexes(db_path) == list(range(20))  # Each once, in order.
-    assert recorded(db_path) == everywhere(20)
+    assert stored_indexes(backend) == list(range(20))  # Each once, in order.
+    assert recorded(backend) == everywhere(20)
 
 
 # --- close -------------------------------------------------------------------------------------
@@ -351,7 +332,7 @@ async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
 
 @pytest.mark.parametrize("writer_started", [False, True], ids=["writer-idle", "writer-busy"])
 async def test_close_writes_everything_queued(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock, writer_started: bool
+    make_system: MakeSystem, backend: Backend, clock: ManualClock, writer_started: bool
 ) -> None:
     total = 5000
     db = make_system(flush_interval=LONG_INTERVAL, batch_size=1000).db
@@ -369,12 +350,12 @@ async def test_close_writes_everything_queued(
     report = await reopened.stats_collector.generate_weekly_report(None)
     assert report["total_commands"] == total
     assert report["failed_commands"] == sum(1 for i in range(total) if i % 7 == 6)
-    assert recorded(db_path) == everywhere(total)
-    assert sorted(stored_indexes(db_path)) == list(range(total))
+    assert recorded(backend) == everywhere(total)
+    assert sorted(stored_indexes(backend)) == list(range(total))
 
 
 async def test_close_is_idempotent(
-    make_system: MakeSystem, db_path: Path, clock: ManualClock
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
     db = make_system(flush_interval=LONG_INTERVAL).db
     assert db.submit(record(0, clock))
@@ -386,12 +367,12 @@ async def test_close_is_idempotent(
     assert db.closed is True
     assert db.is_connected is False
     assert db.recorder.stats() == stats
-    assert recorded(db_path) == everywhere(1)
+    assert recorded(backend) == everywhere(1)
 
 
 async def test_submit_after_close_is_refused_and_counted(
     make_system: MakeSystem,
-    db_path: Path,
+    backend: Backend,
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -410,4 +391,4 @@ async def test_submit_after_close_is_refused_and_counted(
     assert db.recorder.pending == 0
     assert db.recorder.stats()["dropped"] == 2
     assert any("recorder closed" in r.getMessage() for r in caplog.records)
-    assert recorded(db_path) == everywhere(1)
+    assert recorded(backend) == everywhere(1)

@@ -8,7 +8,6 @@ command context. After each snippet the returned dicts are checked against the q
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from backends import Backend
 from fakes import NOW, FakeProcess
 
 from monitoring_cog import (
@@ -161,7 +161,8 @@ def ctx() -> Any:
     return make_ctx()
 
 
-# The quick start's four names, from the ``system`` fixture (real SQLite file, manual clock).
+# The quick start's four names, from the ``system`` fixture (a real database of each backend,
+# manual clock).
 
 
 @pytest.fixture
@@ -669,17 +670,15 @@ async def test_clear_old_audit_logs_deletes_only_rows_older_than_30_days(
 
 
 async def test_data_lands_in_the_tables_the_quick_reference_names(
-    system: MonitoringSystem, db_path: Path
+    system: MonitoringSystem, backend: Backend
 ) -> None:
     await log_as(system.cmd_logger, "play", 1)
     await system.stats_collector.record_skip(str(GUILD_ID))
     await system.db.flush()
 
-    with sqlite3.connect(db_path) as conn:
-        audit = conn.execute("SELECT guild_id, command FROM audit_logs").fetchall()
-        stats = conn.execute("SELECT guild_id, commands, skips FROM bot_stats").fetchall()
-        servers = conn.execute("SELECT guild_id, guild_name FROM servers").fetchall()
-    conn.close()
+    audit = backend.rows("SELECT guild_id, command FROM audit_logs")
+    stats = backend.rows("SELECT guild_id, commands, skips FROM bot_stats")
+    servers = backend.rows("SELECT guild_id, guild_name FROM servers")
 
     assert audit == [(str(GUILD_ID), "play")]
     assert stats == [(str(GUILD_ID), 1, 1)]

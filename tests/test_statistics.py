@@ -1,4 +1,5 @@
-"""``StatisticsCollector`` end to end: real collectors, a real SQLite file, a manual clock.
+"""``StatisticsCollector`` end to end: real collectors, a real database (SQLite and
+PostgreSQL), a manual clock.
 
 Events are placed on UTC days by moving the ``ManualClock`` (the fixture starts it at
 2026-03-15 12:00 UTC), recorded through the public API (``record_*`` and
@@ -72,14 +73,14 @@ def daily_entry(report: dict, day: datetime) -> dict:
 
 @pytest.fixture
 async def reopen(
-    db_path: Path, config: MonitoringConfig, clock: ManualClock, process: Any
+    db_target: Path | str, config: MonitoringConfig, clock: ManualClock, process: Any
 ) -> AsyncIterator[Reopen]:
-    """Close a system's database and open a new Database and system on the same file."""
+    """Close a system's database and open a new Database and system on the same database."""
     opened: list[Database] = []
 
     async def _reopen(system: MonitoringSystem) -> MonitoringSystem:
         await system.db.close()
-        database = Database(db_path, config=config, clock=clock)
+        database = Database(db_target, config=config, clock=clock)
         opened.append(database)
         return create_monitoring_system(database, process=process)
 

@@ -1,5 +1,6 @@
 """The built wheel works on its own: it carries the SQL migrations and ``py.typed``, installs into
-a fresh virtual environment, and can create, migrate, write and read a database there.
+a fresh virtual environment, and can create, migrate, write and read a database there: a SQLite
+file, and a PostgreSQL database (whose migrations ship in the same folder).
 
 The install test runs from a folder outside the repository with the new environment's Python and
 checks that ``monitoring_cog`` is imported from that environment, not from the source tree (whose
@@ -22,6 +23,7 @@ from monitoring_cog.storage.migrations import latest_version
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
+DIALECTS = ("sqlite", "postgresql")
 TIMEOUT = 300.0
 """Seconds each subprocess (build, venv, pip install, the script) may take."""
 
@@ -37,7 +39,7 @@ from monitoring_cog.storage.migrations import _folder
 venv = Path(sys.argv[1]).resolve()
 package = Path(monitoring_cog.__file__).resolve()
 assert venv in package.parents, f"imported from {package}, not from {venv}"
-migrations = Path(str(_folder("sqlite"))).resolve()
+migrations = Path(str(_folder(sys.argv[3]))).resolve()
 assert venv in migrations.parents, f"migrations read from {migrations}"
 
 
@@ -100,33 +102,52 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built[0]
 
 
-def test_wheel_carries_migrations_and_type_marker(wheel: Path) -> None:
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_wheel_carries_migrations_and_type_marker(wheel: Path, dialect: str) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        shipped_sql = archive.read("monitoring_cog/migrations/sqlite/0001_initial.sql")
+        shipped_sql = archive.read(f"monitoring_cog/migrations/{dialect}/0001_initial.sql")
 
-    assert "monitoring_cog/migrations/sqlite/0001_initial.sql" in names
+    assert f"monitoring_cog/migrations/{dialect}/0001_initial.sql" in names
     assert "monitoring_cog/py.typed" in names
-    assert shipped_sql == (REPO / "migrations" / "sqlite" / "0001_initial.sql").read_bytes()
-    sql_files = {n for n in names if n.startswith("monitoring_cog/migrations/sqlite/")}
+    assert shipped_sql == (REPO / "migrations" / dialect / "0001_initial.sql").read_bytes()
+    sql_files = {n for n in names if n.startswith(f"monitoring_cog/migrations/{dialect}/")}
     assert sql_files == {
-        f"monitoring_cog/migrations/sqlite/{p.name}"
-        for p in (REPO / "migrations" / "sqlite").glob("*.sql")
+        f"monitoring_cog/migrations/{dialect}/{p.name}"
+        for p in (REPO / "migrations" / dialect).glob("*.sql")
     }
 
 
-def test_installed_wheel_records_and_reads_back(wheel: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    python = venv / "bin" / "python"
-    elsewhere = tmp_path / "elsewhere"
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A new venv with only the wheel (and its dependencies) installed: its folder, its python
+    and the script above in a folder away from the source tree."""
+    root = tmp_path_factory.mktemp("installed")
+    venv = root / "venv"
+    elsewhere = root / "elsewhere"
     elsewhere.mkdir()
     script = elsewhere / "use_it.py"
     script.write_text(SCRIPT, encoding="utf-8")
     env = clean_env()
+    run(sys.executable, "-m", "venv", venv, cwd=root, env=env)
+    run(
+        venv / "bin" / "python", "-m", "pip", "install", "--no-input", wheel, cwd=elsewhere, env=env
+    )
+    return venv, venv / "bin" / "python", script
 
-    run(sys.executable, "-m", "venv", venv, cwd=tmp_path, env=env)
-    run(python, "-m", "pip", "install", "--no-input", wheel, cwd=elsewhere, env=env)
-    output = run(python, script, venv, elsewhere / "data" / "bot.db", cwd=elsewhere, env=env)
+
+def test_installed_wheel_records_and_reads_back(installed: tuple[Path, Path, Path]) -> None:
+    venv, python, script = installed
+    elsewhere = script.parent
+    output = run(
+        python,
+        script,
+        venv,
+        elsewhere / "data" / "bot.db",
+        "sqlite",
+        cwd=elsewhere,
+        env=clean_env(),
+    )
 
     assert output.splitlines() == [
         "queued=True",
@@ -134,3 +155,18 @@ def test_installed_wheel_records_and_reads_back(wheel: Path, tmp_path: Path) -> 
         f"schema_version={latest_version('sqlite')}",
     ], textwrap.indent(output, "  ")
     assert (elsewhere / "data" / "bot.db").is_file()
+
+
+def test_installed_wheel_migrates_a_postgresql_database(
+    installed: tuple[Path, Path, Path], fresh_database: str
+) -> None:
+    venv, python, script = installed
+    output = run(
+        python, script, venv, fresh_database, "postgresql", cwd=script.parent, env=clean_env()
+    )
+
+    assert output.splitlines() == [
+        "queued=True",
+        "rows=[('play', '2', {'song': 'x'})]",
+        f"schema_version={latest_version('postgresql')}",
+    ], textwrap.indent(output, "  ")

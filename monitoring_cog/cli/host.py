@@ -14,6 +14,7 @@ import discord
 from discord.ext import commands
 
 from ..config import MonitoringConfig
+from ..storage.urls import redact_url
 from .errors import OperationFailed, UserError
 
 __all__ = ("TOKEN_ENV_VAR", "HostBot", "read_token", "run_host")
@@ -64,11 +65,12 @@ class HostBot(commands.Bot):
 
     async def on_ready(self) -> None:
         """Say who the bot is and where it records."""
+        database = self.monitoring_config.database
         _log.info(
             "Logged in as %s; monitoring %d servers into %s",
             self.user,
             len(self.guilds),
-            self.monitoring_config.database.path,
+            redact_url(database.url) if database.url else database.path,
         )
 
 

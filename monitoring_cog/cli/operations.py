@@ -186,12 +186,20 @@ async def export_audit_logs(
     return writer.rows
 
 
-async def migrate(state: CliState) -> tuple[Path, int, bool]:
+async def migrate(state: CliState) -> tuple[Path | str, int, bool]:
     """Create the database if needed and bring its schema up to date.
 
-    Returns ``(path, schema version, created)``.
+    Returns ``(path, schema version, created)``. With a PostgreSQL ``url`` the path is that URL
+    (password hidden) and ``created`` is False: the server's database must exist already; its
+    tables are created here if missing.
     """
     config: MonitoringConfig = state.config()
+    if config.database.url:
+        async with Database(config=config) as db:
+            version = await db.migrate()
+        if version != latest_version("postgresql"):
+            raise OperationFailed(f"{db.path}: schema at version {version}, expected the latest")
+        return db.path, version, False
     path = state.database_path(config)
     existed = path.exists()
     async with Database(path, config=config) as db:

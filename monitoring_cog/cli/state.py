@@ -42,7 +42,13 @@ class CliState:
         return Path(config.database.path).expanduser()
 
     def existing_database(self, config: MonitoringConfig, clock: Clock | None = None) -> Database:
-        """The configured database, which must exist already."""
+        """The configured database, which must exist already.
+
+        A PostgreSQL ``url`` is used as it is: a missing database is refused by the server on
+        first use (:class:`~monitoring_cog.errors.DatabaseUnavailable`), never created.
+        """
+        if config.database.url:
+            return Database(config=config, clock=clock)
         path = self.database_path(config)
         if not path.exists():
             origin = f"[database] path in {config.source}" if config.source else "the default path"

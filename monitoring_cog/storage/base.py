@@ -7,15 +7,30 @@ SQL dialect and its migrations; nothing above it knows which database it is.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from ..rollups import WriteBatch
 
-__all__ = ("AuditQuery", "CommandTotals", "DayTotals", "ServerInfo", "Storage")
+__all__ = (
+    "AUDIT_COLUMNS",
+    "AuditQuery",
+    "CommandTotals",
+    "DayTotals",
+    "ServerInfo",
+    "Storage",
+    "audit_entry",
+)
+
+AUDIT_COLUMNS = (
+    "id, guild_id, guild_name, user_id, username, command, parameters, duration, success,"
+    " error_type, error_message, executed_at"
+)
+"""The ``audit_logs`` columns :func:`audit_entry` reads, in its order (in every backend)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,3 +190,28 @@ class Storage(ABC):
     @abstractmethod
     async def size_bytes(self) -> int:
         """Space the database takes."""
+
+
+def audit_entry(row: Any) -> dict[str, Any]:
+    """A Command Log Entry from an ``audit_logs`` row selected as :data:`AUDIT_COLUMNS`.
+
+    Parameters are stored as JSON text; text that is not JSON comes back as ``{"_raw": text}``.
+    """
+    try:
+        parameters = json.loads(row[6]) if row[6] else {}
+    except ValueError:
+        parameters = {"_raw": row[6]}
+    return {
+        "id": int(row[0]),
+        "guild_id": row[1],
+        "guild_name": row[2],
+        "user_id": row[3],
+        "username": row[4],
+        "command": row[5],
+        "parameters": parameters,
+        "duration": float(row[7]),
+        "success": bool(row[8]),
+        "error_type": row[9],
+        "error_message": row[10],
+        "executed_at": datetime.fromtimestamp(float(row[11]), UTC),
+    }
