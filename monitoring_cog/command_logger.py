@@ -16,6 +16,7 @@ from .normalize import (
     clean_duration,
     clean_guild_id,
     clean_text,
+    clean_timestamp,
     clean_user_id,
 )
 from .records import CommandRecord
@@ -81,10 +82,8 @@ class CommandLogger:
                 duration=seconds,
                 success=bool(success),
                 error_type=clean_text(error_type, MAX_NAME_LENGTH, errors),
-                error_message=clean_text(error_message, MAX_ERROR_LENGTH, errors),
-                executed_at=(
-                    executed_at if executed_at is not None else self.db.clock.time() - seconds
-                ),
+                error_message=clean_text(error_message, MAX_ERROR_LENGTH, errors, multiline=True),
+                executed_at=clean_timestamp(executed_at, self.db.clock.time() - seconds, errors),
             )
             return self.db.submit(record)
         except Exception as exc:
@@ -129,7 +128,8 @@ class CommandLogger:
         success, error_message, error_type:
             The outcome; on failure the error's message and class name.
         executed_at:
-            When the command started, as epoch seconds; defaults to now minus ``duration``.
+            When the command started, as epoch seconds; defaults to now minus ``duration``
+            (as does a value that is not a time in years 1970-9999, such as NaN: counted).
 
         Returns
         -------
@@ -163,14 +163,18 @@ class CommandLogger:
         """The most recent audit rows (Command Log Entry dicts), newest first.
 
         Filters combine: a guild (``None`` for all), a user, a command name, failures only.
-        Returns ``[]`` if the database cannot be read.
+        With ``[privacy] hash_user_ids`` on, ``user_id`` (a Discord id or a stored pseudonym) is
+        hashed as stored ids are, and rows carry the pseudonym. Returns ``[]`` if the database
+        cannot be read.
         """
         await self.db.flush()
         storage = await self.db.storage()
+        # Stored ids may be pseudonyms: look up the one this id is stored as.
+        user = None if user_id is None else self.db.privacy.user_id(clean_user_id(user_id))
         return await storage.audit_logs(
             AuditQuery(
                 guild_id=None if guild_id is None else clean_guild_id(guild_id),
-                user_id=None if user_id is None else clean_user_id(user_id),
+                user_id=user,
                 command=command,
                 failed_only=failed_only,
                 limit=limit,
@@ -277,7 +281,9 @@ class CommandLogger:
         user id stay: daily command, song, skip and pause counts and per-command latency, so
         reports keep their totals (the distinct-user figures of past days drop by one where the
         user was active, since those are counted from the per-day rows). A mention of the user in
-        another user's command parameters is not searched for.
+        another user's command parameters is not searched for. With ``[privacy] hash_user_ids``
+        on, ``user_id`` (the Discord id, or the pseudonym seen in an export) is hashed as stored
+        ids are, so the same rows go.
 
         Returns
         -------
@@ -286,7 +292,7 @@ class CommandLogger:
         """
         await self.db.flush()
         storage = await self.db.storage()
-        user = clean_user_id(user_id, self.errors)
+        user = self.db.privacy.user_id(clean_user_id(user_id, self.errors))
         deleted = await storage.forget_user(user)
         _log.info(
             "monitoring: forgot user %s (%d audit rows, %d daily rows)",

@@ -29,10 +29,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..privacy import REDACTED
 from ..records import DM_GUILD_ID, CommandRecord
 
 if TYPE_CHECKING:
     from ..clock import Clock
+    from ..privacy import Privacy
     from ..system import MonitoringSystem
 
 __all__ = ("CommandAuditor",)
@@ -73,7 +75,9 @@ _NO_ARGUMENTS = "{}"
 """The parameters of a command that took none, already as the JSON text the writer stores."""
 
 
-def _ctx_parameters(ctx: commands.Context[Any], ran: bool) -> dict[str, Any] | str:
+def _ctx_parameters(
+    ctx: commands.Context[Any], ran: bool, privacy: Privacy
+) -> dict[str, Any] | str:
     """The command's arguments by name (``ran``: it got as far as its before-invoke hook)."""
     command = ctx.command
     params: dict[str, Any] | None = None
@@ -92,7 +96,10 @@ def _ctx_parameters(ctx: commands.Context[Any], ran: bool) -> dict[str, Any] | s
             raw = _raw_arguments(ctx)
             if raw:
                 params = params if params is not None else {}
-                params["_raw"] = raw
+                # The typed text holds every argument's value, named or not: if any parameter
+                # of the command is redacted, so is the whole text (the writer cannot tell).
+                sensitive = privacy.redacts and privacy.any_sensitive(command.clean_params)
+                params["_raw"] = REDACTED if sensitive else raw
     return params if params is not None else _NO_ARGUMENTS
 
 
@@ -163,6 +170,7 @@ class CommandAuditor:
         self.db = system.db
         self.perf = system.perf_monitor
         self.clock: Clock = system.db.clock
+        self.privacy: Privacy = system.db.privacy
         self.unknown_commands = 0
         """Commands that did not exist (counted only; they carry no audit row)."""
         self.installed = False
@@ -313,7 +321,7 @@ class CommandAuditor:
                     id_text[author.id],
                     str(author),
                     name,
-                    _ctx_parameters(ctx, started is not None),
+                    _ctx_parameters(ctx, started is not None, self.privacy),
                     duration,
                     not failed,
                     error_type,

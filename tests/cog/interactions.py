@@ -193,15 +193,22 @@ def make_interaction(
     target: discord.Member | None = None,
     target_message_content: str | None = None,
     interaction_type: int = APPLICATION_COMMAND,
+    guild: discord.Guild | None = None,
 ) -> discord.Interaction[Any]:
     """A real Interaction for the command ``name`` run by ``member`` (default: dpytest's first).
+
+    ``guild`` (default: dpytest's first) is where it runs, from its first text channel; pass a
+    ``member`` of that guild with it.
 
     ``target`` makes a user context menu's target; ``target_message_content`` a message context
     menu's target message (authored by the bot, in the first text channel).
     """
     config = dpytest.get_config()
-    guild = config.guilds[0]
-    channel = config.channels[0]
+    if guild is None:
+        guild = config.guilds[0]
+        channel = config.channels[0]
+    else:
+        channel = guild.text_channels[0]
     member = member if member is not None else config.members[0]
     data: dict[str, Any] = {"id": str(make_id()), "name": name, "type": command_type}
     if options is not None:
