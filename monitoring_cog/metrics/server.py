@@ -1,0 +1,181 @@
+"""``MetricsServer``: ``/metrics`` for Prometheus and ``/healthz`` for liveness probes.
+
+An aiohttp server in the bot's own event loop (aiohttp comes with discord.py): no thread, no
+second process. A scrape reads in-memory figures only (never the database), so it stays cheap
+and answers even while the database is down.
+
+``/healthz`` answers from the latest health check, without running one:
+
+- ``200`` when the latest status is ``healthy`` or ``degraded``, and also before the first
+  check (``"status": "unknown"``): a bot still starting, or one whose checks run only on
+  demand, must not be restarted for lack of a report;
+- ``503`` when it is ``unhealthy`` (a component critical or in error).
+
+A bot whose event loop is stuck does not answer at all, which a probe counts as a failure too.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
+
+from .collector import STATUS_VALUES, MonitoringCollector, latest_report
+
+if TYPE_CHECKING:
+    from ..database import Database
+    from ..health import HealthCheck
+    from ..system import MonitoringSystem
+
+__all__ = ("MetricsServer",)
+
+_log = logging.getLogger(__name__)
+
+_SHUTDOWN_TIMEOUT = 1.0
+"""Seconds stop() gives open connections (a scrape in progress) before closing them."""
+
+
+class MetricsServer:
+    """Serves ``/metrics`` and ``/healthz`` over HTTP from the running event loop.
+
+    Parameters
+    ----------
+    source:
+        A :class:`~monitoring_cog.MonitoringSystem` (metrics and health), or a
+        :class:`~monitoring_cog.Database` alone (no health gauges; ``/healthz`` then always
+        answers ``200`` with ``"status": "unknown"`` unless ``health`` is given).
+    host:
+        Address to listen on. The default, ``127.0.0.1``, is reachable from this machine only.
+    port:
+        TCP port; ``0`` picks a free one (read it from :attr:`port` after :meth:`start`).
+    health:
+        Where ``/healthz`` and the health gauges read the latest report; by default the
+        system's health check.
+
+    Use ``await server.start()`` and ``await server.stop()``, or ``async with``::
+
+        async with MetricsServer(system, "0.0.0.0", 9811) as server:
+            ...
+    """
+
+    def __init__(
+        self,
+        source: MonitoringSystem | Database,
+        host: str = "127.0.0.1",
+        port: int = 9811,
+        *,
+        health: HealthCheck | None = None,
+    ) -> None:
+        from ..database import Database
+
+        if isinstance(source, Database):
+            db = source
+        else:
+            db = source.db
+            health = health if health is not None else source.health_check
+        self.host = host
+        self.requested_port = port
+        self.health = health
+        self.collector = MonitoringCollector(db, health)
+        self.registry = self.collector.register()
+        """A registry of this server's own, never ``prometheus_client``'s global one: two bots in
+        one process (or tests) do not collide."""
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the one picked, if 0 was asked for); raises before start()."""
+        if self._port is None:
+            raise RuntimeError("the metrics server is not running")
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is listening."""
+        return self._runner is not None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application (``GET /metrics``, ``GET /healthz``), to mount elsewhere."""
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        return app
+
+    async def start(self) -> None:
+        """Start listening.
+
+        Raises
+        ------
+        OSError
+            The address cannot be bound (for example, the port is in use). Nothing is left
+            running; the cog catches this, logs it and runs on without the endpoint.
+        """
+        if self._runner is not None:
+            return
+        # No access log: a scrape every few seconds and a probe every few more would flood it.
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.requested_port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        _log.info("monitoring: serving /metrics and /healthz on %s", self.url)
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections. Safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+            _log.info("monitoring: stopped the metrics endpoint")
+        self._port = None
+
+    async def __aenter__(self) -> MetricsServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        # Text format by default; OpenMetrics when the scraper asks for it in Accept.
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        body = encoder(self.registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        status, body = healthz(latest_report(self.health))
+        return web.json_response(body, status=status)
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<MetricsServer {where}>"
+
+
+def healthz(report: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    """The ``/healthz`` answer for the latest health report: HTTP status and JSON body."""
+    if report is None:
+        return 200, {"status": "unknown", "checked_at": None}
+    status = str(report.get("overall_status", "unhealthy"))
+    code = 503 if STATUS_VALUES.get(status, 2) >= 2 else 200
+    return code, {"status": status, "checked_at": report.get("timestamp")}
