@@ -137,7 +137,10 @@ class PerformanceMonitor:
         """Add a measured duration (seconds) to the in-memory metric ``kind:name``. Never raises."""
         try:
             key = name if kind == name else f"{kind}:{name}"
-            seconds = float(duration)
+            try:
+                seconds = float(duration)
+            except (TypeError, ValueError, OverflowError):
+                seconds = math.nan  # Not a duration at all: rejected like NaN, not an error.
             if not math.isfinite(seconds) or seconds < 0:
                 self.errors.rejected_inputs += 1
                 return
@@ -156,11 +159,20 @@ class PerformanceMonitor:
                     name,
                     seconds,
                     threshold,
-                    context or "",
+                    self._loggable(context),
                 )
         except Exception as exc:
             self.errors.record("PerformanceMonitor.record_metric", exc)
             _log.exception("monitoring: record_metric failed")
+
+    def _loggable(self, context: dict[str, str] | None) -> dict[str, str] | str:
+        """``context`` for a log line: with user ids hashed, the user's pseudonym, not the id."""
+        if not context:
+            return ""
+        user = context.get("user_id")
+        if user is None or not self.db.privacy.hashes_user_ids:
+            return context
+        return {**context, "user_id": self.db.privacy.user_id(user)}
 
     def _threshold_of(self, key: str) -> float:
         kind = key.split(":", 1)[0]

@@ -1,0 +1,468 @@
+"""Faults of the PostgreSQL server while records stream in: what the library survives, at what cost.
+
+A bot logs commands without pause (``CommandLogger.log_command``, ``flush_interval = 0.05``) while
+the server is restarted for real, stopped for a while, not yet up when the bot starts, or cuts the
+pool's connections (``pg_terminate_backend``). Each test then does the accounting, as
+``test_faults.py`` does for SQLite: no exception reached the bot (nor the event loop), every record
+handed over is stored exactly once (read back by number, in order, and counted by the rollups) or
+counted as lost, and the recorder recovered by itself; ``HealthCheck`` reports the database
+unhealthy while the server is down and healthy once it is back. ``docs/reliability.md`` tabulates
+the figures.
+
+The restarts happen on a private PostgreSQL server of this module's own (a cluster made with
+Debian's ``pg_createcluster`` on a free port, dropped at the end), never on the server the other
+tests share. Without those tools (or root, which they need) these tests skip saying why, or fail
+when ``CI`` is set. Cutting connections needs no server of its own: it runs on the shared server,
+in a database of the test's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from fakes import FakeProcess
+
+from monitoring_cog import Database, MonitoringConfig, MonitoringSystem, create_monitoring_system
+from monitoring_cog.config import DatabaseConfig, RecordingConfig
+
+GUILD = "111"
+DEADLINE = 30.0
+"""Seconds a poll waits before the test fails: a hang guard, never a timing assertion."""
+RECORDING = RecordingConfig(flush_interval=0.05, retry_backoff_max=0.2, max_queue=50_000)
+"""Flushes every 50 ms; retries at most 0.2 s apart (the default is 30 s); room for a minute of
+the stream, so an outage of a few seconds loses nothing."""
+BURST, PAUSE = 10, 0.01
+"""The stream: 10 commands, then 10 ms to the bot's other work (at most 1,000 commands a second)."""
+OUTAGE = 0.5
+"""Seconds the server stays stopped, on top of the time it takes to stop and start."""
+CLUSTER_PREFIX = "moncog_fault_"
+"""Names of the private clusters: ``moncog_fault_<pid>_<random>``."""
+POSTGRES_ROOT = Path("/usr/lib/postgresql")
+
+
+# --- the private server --------------------------------------------------------------------------
+
+
+@dataclass
+class PrivateServer:
+    """A PostgreSQL cluster of this module's own, which the tests may stop and restart."""
+
+    version: str
+    name: str
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    async def ctl(self, action: str) -> float:
+        """``pg_ctlcluster <action>`` without blocking the event loop; the seconds it took.
+
+        ``start`` and ``restart`` return once the server accepts connections; ``stop`` (fast
+        mode: open sessions are cut, their transactions rolled back) once it has exited.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        proc = await asyncio.create_subprocess_exec(
+            "pg_ctlcluster",
+            self.version,
+            self.name,
+            action,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        if proc.returncode:
+            pytest.fail(f"pg_ctlcluster {action} failed ({proc.returncode}): {out.decode()}")
+        return loop.time() - started
+
+    async def new_database(self) -> str:
+        """The URL of a new, empty database on this server."""
+        name = f"faults_{secrets.token_hex(4)}"
+        conn = await asyncpg.connect(self.url(), timeout=10)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.url(name)
+
+
+def _unavailable(reason: str) -> None:
+    reason = f"no private PostgreSQL server for the restart tests: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_version() -> str | None:
+    """The newest PostgreSQL server installed (Debian's layout), if any."""
+    if not POSTGRES_ROOT.is_dir():
+        return None
+    versions = [p.name for p in POSTGRES_ROOT.iterdir() if (p / "bin" / "initdb").is_file()]
+    return max(versions, key=lambda v: [int(x) for x in re.findall(r"\d+", v)], default=None)
+
+
+def _drop_stale_clusters() -> None:
+    """Drop private clusters left by test runs that were killed before their teardown."""
+    listing = _run("pg_lsclusters", "--no-header")
+    for line in listing.stdout.splitlines():
+        fields = line.split()
+        if len(fields) < 2 or not fields[1].startswith(CLUSTER_PREFIX):
+            continue
+        pid = fields[1][len(CLUSTER_PREFIX) :].split("_", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            _run("pg_dropcluster", "--stop", fields[0], fields[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="module")
+def private_server() -> Iterator[PrivateServer]:
+    """A new PostgreSQL cluster on a free port, trusting local connections; always dropped."""
+    missing = [
+        tool
+        for tool in ("pg_createcluster", "pg_ctlcluster", "pg_dropcluster", "pg_lsclusters")
+        if shutil.which(tool) is None
+    ]
+    if missing:
+        _unavailable(f"{', '.join(missing)} not found (Debian's postgresql-common)")
+    version = _server_version()
+    if version is None:
+        _unavailable(f"no PostgreSQL server under {POSTGRES_ROOT}")
+    if os.geteuid() != 0:
+        _unavailable("pg_createcluster needs root")
+    assert version is not None
+    _drop_stale_clusters()
+    server = PrivateServer(version, f"{CLUSTER_PREFIX}{os.getpid()}_{secrets.token_hex(3)}", 0)
+    try:
+        server.port = _free_port()
+        # Trust, for local and 127.0.0.1 connections, as .ci/ensure-postgres sets up for the
+        # shared server; --no-sync: a scratch cluster need not survive an OS crash.
+        created = _run(
+            "pg_createcluster",
+            "--quiet",
+            version,
+            server.name,
+            "--port",
+            str(server.port),
+            "--",
+            "--auth-local=trust",
+            "--auth-host=trust",
+            "--no-sync",
+        )
+        if created.returncode:
+            _unavailable(f"pg_createcluster failed: {created.stderr or created.stdout}")
+        started = _run("pg_ctlcluster", version, server.name, "start")
+        if started.returncode:
+            _unavailable(f"pg_ctlcluster start failed: {started.stderr or started.stdout}")
+        yield server
+    finally:
+        # Whatever happened above, leave no cluster behind (a no-op if none was created).
+        _run("pg_dropcluster", "--stop", version, server.name)
+
+
+# --- the stream and the accounting ---------------------------------------------------------------
+
+
+@dataclass
+class Stream:
+    """The bot: logs numbered commands without pause until stopped."""
+
+    system: MonitoringSystem
+    accepted: int = 0
+    """Commands ``log_command`` returned ``True`` for: numbered 0 to ``accepted - 1``."""
+    refused: int = 0
+    raised: list[BaseException] = field(default_factory=list)
+    """Exceptions ``log_command`` raised into the bot: there must be none."""
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        i = 0
+        logger = self.system.cmd_logger
+        while not self._stop.is_set():
+            for _ in range(BURST):
+                try:
+                    ok = await logger.log_command(
+                        GUILD,
+                        "Guild",
+                        f"user{i % 50}",
+                        None,
+                        f"cmd{i % 5}",
+                        {"i": i},
+                        duration=(i % 10) / 10,
+                    )
+                except Exception as exc:  # The bot would have seen this.
+                    self.raised.append(exc)
+                    ok = False
+                if ok:
+                    self.accepted += 1
+                    i += 1
+                else:
+                    self.refused += 1
+            await asyncio.sleep(PAUSE)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        assert self._task is not None
+        await self._task
+
+
+async def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> float:
+    """Poll ``condition`` until it holds; return the seconds it took (fail past ``deadline``)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while not condition():
+        if loop.time() - start > deadline:
+            pytest.fail(f"still waiting after {deadline}s for {what}")
+        await asyncio.sleep(0.005)
+    return loop.time() - start
+
+
+async def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+async def stored_indexes(url: str) -> list[int]:
+    """The ``i`` of every audit row, in insertion order, read on a connection of the test's own."""
+    rows = await fetch(url, "SELECT (parameters::json ->> 'i')::int FROM audit_logs ORDER BY id")
+    return [row[0] for row in rows]
+
+
+async def rollup_commands(url: str) -> int:
+    """Commands counted by the daily rollup: must always agree with the audit rows."""
+    return int((await fetch(url, "SELECT COALESCE(SUM(commands), 0) FROM bot_stats"))[0][0])
+
+
+@pytest.fixture
+async def make_system() -> AsyncIterator[Callable[[str], MonitoringSystem]]:
+    """A monitoring system recording into the database at a URL, closed after the test."""
+    made: list[Database] = []
+
+    def make(url: str) -> MonitoringSystem:
+        config = MonitoringConfig(database=DatabaseConfig(url=url), recording=RECORDING)
+        db = Database(url, config=config)
+        made.append(db)
+        return create_monitoring_system(db, process=FakeProcess(), make_current=False)
+
+    yield make
+    for db in made:
+        await db.close()
+
+
+@pytest.fixture
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+    """What reached the event loop's exception handler (an exception no one caught)."""
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    yield seen
+    loop.set_exception_handler(previous)
+
+
+async def finish_and_account(stream: Stream, url: str, loop_errors: list[dict[str, Any]]) -> int:
+    """Stop the stream, let the writer catch up, and check every record is stored exactly once."""
+    await stream.stop()
+    db = stream.system.db
+    await wait_until(lambda: db.recorder.written == stream.accepted, "the writer to catch up")
+    submitted = stream.accepted
+    assert stream.raised == []  # The bot never saw an exception.
+    assert loop_errors == []  # Nor did the event loop.
+    assert stream.refused == 0
+    assert (db.recorder.dropped, db.recorder.pending) == (0, 0)
+    assert await stored_indexes(url) == list(range(submitted))  # Each once, in order: 0 lost.
+    assert await rollup_commands(url) == submitted
+    await db.close()
+    assert db.recorder.lost_on_close == 0
+    return submitted
+
+
+async def stream_until_written(stream: Stream, records: int) -> None:
+    stream.start()
+    db = stream.system.db
+    await wait_until(lambda: db.recorder.written >= records, f"{records} records to be written")
+
+
+async def recover(stream: Stream) -> tuple[float, int]:
+    """Seconds until every record accepted before now is stored, and how many those were."""
+    backlog = stream.accepted
+    recorder = stream.system.db.recorder
+    seconds = await wait_until(lambda: recorder.written >= backlog, "writes to resume")
+    return seconds, backlog
+
+
+# --- the server restarted ------------------------------------------------------------------------
+
+
+async def test_server_restarted_mid_stream_loses_nothing_and_recovers_by_itself(
+    private_server: PrivateServer,
+    make_system: Callable[[str], MonitoringSystem],
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    url = await private_server.new_database()
+    system = make_system(url)
+    stream = Stream(system)
+    await stream_until_written(stream, 200)
+
+    errors_before = system.db.recorder.write_errors
+    took = await private_server.ctl("restart")  # Stop (fast: sessions cut), then start.
+    recovery, backlog = await recover(stream)
+    failed_writes = system.db.recorder.write_errors - errors_before
+    await asyncio.sleep(0.2)  # The stream goes on a little after the recovery.
+    after = await system.health_check.get_full_health_report()
+    submitted = await finish_and_account(stream, url, loop_errors)
+
+    assert failed_writes >= 1  # The restart was felt: writes failed, were retried.
+    assert after["database"]["status"] == "healthy"
+    assert after["recording"]["status"] == "healthy"
+    assert recovery < 5.0  # Retries are 0.2 s apart at most: a hang guard, not a benchmark.
+    print(
+        f"restart took {took:.2f}s; {failed_writes} failed writes; backlog of {backlog} stored"
+        f" {recovery:.3f}s after the server was back; {submitted} records, 0 lost"
+    )
+
+
+async def test_server_down_for_a_while_is_unhealthy_then_healthy_and_loses_nothing(
+    private_server: PrivateServer,
+    make_system: Callable[[str], MonitoringSystem],
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    url = await private_server.new_database()
+    system = make_system(url)
+    health = system.health_check
+    stream = Stream(system)
+    await stream_until_written(stream, 200)
+    before = await health.get_full_health_report()
+
+    await private_server.ctl("stop")
+    await asyncio.sleep(OUTAGE)
+    during = await health.get_full_health_report()
+    queued_while_down = system.db.recorder.pending
+    await private_server.ctl("start")
+    recovery, backlog = await recover(stream)
+    await asyncio.sleep(0.2)
+    after = await health.get_full_health_report()
+    submitted = await finish_and_account(stream, url, loop_errors)
+
+    assert before["overall_status"] == "healthy"
+    assert during["overall_status"] == "unhealthy"
+    assert during["database"]["status"] == "error"
+    assert during["database"]["connected"] is False
+    assert during["recording"]["status"] == "critical"  # Writes are failing: records wait.
+    assert during["recording"]["dropped"] == 0
+    assert queued_while_down > 0
+    assert after["overall_status"] == "healthy"
+    assert after["database"]["status"] == "healthy"
+    assert after["recording"]["status"] == "healthy"
+    assert recovery < 5.0
+    print(
+        f"{queued_while_down} records queued while down; backlog of {backlog} stored"
+        f" {recovery:.3f}s after the server was back; {submitted} records, 0 lost"
+    )
+
+
+async def test_server_down_when_the_bot_starts_keeps_records_until_it_is_up(
+    private_server: PrivateServer,
+    make_system: Callable[[str], MonitoringSystem],
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    """The first connection fails (the pool is never made): later attempts must make it."""
+    url = await private_server.new_database()
+    await private_server.ctl("stop")
+    try:
+        system = make_system(url)
+        stream = Stream(system)
+        stream.start()
+        await wait_until(lambda: system.db.recorder.write_errors >= 2, "writes to fail")
+        during = await system.health_check.check_database()
+    finally:
+        await private_server.ctl("start")
+    recovery, backlog = await recover(stream)
+    after = await system.health_check.check_database()
+    submitted = await finish_and_account(stream, url, loop_errors)
+
+    assert during["status"] == "error"
+    assert "cannot use the PostgreSQL database" in during["error"]
+    assert after["status"] == "healthy"
+    assert recovery < 5.0
+    print(
+        f"backlog of {backlog} stored {recovery:.3f}s after the server was up;"
+        f" {submitted} records, 0 lost"
+    )
+
+
+# --- connections cut by the server ---------------------------------------------------------------
+
+
+async def test_pool_connections_terminated_mid_stream_lose_nothing(
+    fresh_database: str,
+    make_system: Callable[[str], MonitoringSystem],
+    loop_errors: list[dict[str, Any]],
+) -> None:
+    """``pg_terminate_backend`` on the pool's sessions, 5 times 0.1 s apart: what a restart does
+    to the connections, on the shared server (only this test's database is touched)."""
+    system = make_system(fresh_database)
+    stream = Stream(system)
+    await stream_until_written(stream, 200)
+
+    cut = 0
+    admin = await asyncpg.connect(fresh_database, timeout=10)
+    try:
+        for _ in range(5):
+            rows = await admin.fetch(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE application_name = 'monitoring_cog' AND datname = current_database()"
+            )
+            cut += sum(1 for row in rows if row[0])
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    recovery, backlog = await recover(stream)
+    await asyncio.sleep(0.2)
+    after = await system.health_check.check_database()
+    submitted = await finish_and_account(stream, fresh_database, loop_errors)
+
+    assert cut >= 5  # At least the writer's connection, each time.
+    assert after["status"] == "healthy"
+    assert recovery < 5.0
+    print(
+        f"{cut} connections cut; backlog of {backlog} stored {recovery:.3f}s after the last cut;"
+        f" {submitted} records, 0 lost"
+    )
