@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -29,7 +30,9 @@ __all__ = (
     "CogConfig",
     "DatabaseConfig",
     "HealthConfig",
+    "MetricsConfig",
     "MonitoringConfig",
+    "PrivacyConfig",
     "RecordingConfig",
     "RetentionConfig",
     "ThresholdsConfig",
@@ -45,18 +48,45 @@ DEFAULT_CONFIG_FILE = "config.toml"
 class DatabaseConfig:
     """``[database]``: where records are stored."""
 
+    url: str = field(default="", repr=False)
+    """A ``postgresql://`` (or ``postgres://``) URL selects PostgreSQL; "" the SQLite ``path``.
+    Left out of ``repr``: it may hold a password."""
     path: str = "data/monitoring.db"
-    """SQLite file; missing parent folders are created."""
+    """SQLite file; missing parent folders are created. Unused when ``url`` is set."""
     busy_timeout_ms: int = 5000
-    """How long SQLite waits for a lock held by another connection before failing a write."""
+    """How long a write waits for a lock held by another connection before failing (and being
+    retried): SQLite's busy timeout, PostgreSQL's ``lock_timeout``."""
+    pool_min_size: int = 1
+    """PostgreSQL: connections the pool keeps open."""
+    pool_max_size: int = 5
+    """PostgreSQL: connections the pool opens at most."""
 
     def __post_init__(self) -> None:
+        if self.url:
+            # Imported here: only a config that names a URL needs it (it imports nothing else).
+            from .storage.urls import is_postgres_url, redact_url
+
+            if not is_postgres_url(self.url):
+                # The URL may hold a password: the message shows it redacted.
+                raise ConfigError(
+                    'database.url: expected "" (SQLite at database.path) or a postgresql:// or'
+                    f" postgres:// URL, got {redact_url(self.url)!r}"
+                )
         _require(self.path.strip() != "", "database.path", "a non-empty file path", self.path)
         _require(
             self.busy_timeout_ms >= 0,
             "database.busy_timeout_ms",
             "an integer >= 0",
             self.busy_timeout_ms,
+        )
+        _require(
+            self.pool_min_size >= 0, "database.pool_min_size", "an integer >= 0", self.pool_min_size
+        )
+        _require(
+            self.pool_max_size >= max(1, self.pool_min_size),
+            "database.pool_max_size",
+            f"an integer >= 1 and >= database.pool_min_size ({self.pool_min_size})",
+            self.pool_max_size,
         )
 
 
@@ -67,7 +97,9 @@ class RecordingConfig:
     flush_interval: float = 1.0
     """Seconds between flushes of the buffer to the database."""
     batch_size: int = 1000
-    """Records written per transaction; a full batch is flushed without waiting for the interval."""
+    """Records written per transaction; a full batch is flushed without waiting for the interval.
+    While more than a batch is queued (a backlog), the writer takes up to three batches' worth into
+    one transaction, so it catches up faster."""
     max_queue: int = 100_000
     """Records held in memory at most; past it new records are dropped and counted."""
     retry_backoff_max: float = 30.0
@@ -160,9 +192,88 @@ class RetentionConfig:
 
     audit_days: int = 30
     """Audit rows older than this many days may be pruned; 0 keeps them forever."""
+    prune_interval: float = 3600.0
+    """Seconds between the cog's background prunes of audit rows older than ``audit_days``."""
 
     def __post_init__(self) -> None:
         _require(self.audit_days >= 0, "retention.audit_days", "an integer >= 0", self.audit_days)
+        _require(
+            self.prune_interval > 0,
+            "retention.prune_interval",
+            "a number of seconds > 0",
+            self.prune_interval,
+        )
+
+
+HASH_SECRET_MIN_LENGTH = 16
+"""Shortest accepted HMAC secret: Discord ids are guessable, so a short key would be too."""
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """``[privacy]``: what is stored of commands' arguments and of who ran them.
+
+    See :mod:`monitoring_cog.privacy` for the rules. With ``hash_user_ids`` on, the secret must be
+    set (``$MONITORING_HASH_SECRET`` or ``hash_secret``), or the config is refused at start-up.
+    """
+
+    store_parameters: bool = True
+    """Whether commands' arguments are stored at all (false: every row's parameters are {})."""
+    redact_keys: tuple[str, ...] = ("token", "password", "secret", "key")
+    """Arguments whose name contains one of these (any case) are stored as "[redacted]"."""
+    store_usernames: bool = True
+    """Whether audit rows keep the username (false: only the user id, maybe hashed)."""
+    hash_user_ids: bool = False
+    """Store user ids as keyed hashes (HMAC-SHA256) instead of Discord ids."""
+    hash_secret: str = field(default="", repr=False)
+    """The hashing key, if not in the environment variable ``hash_secret_env`` (which wins)."""
+    hash_secret_env: str = "MONITORING_HASH_SECRET"
+    """Environment variable holding the hashing key ("" to read ``hash_secret`` only)."""
+
+    def __post_init__(self) -> None:
+        for name in self.redact_keys:
+            _require(
+                name.strip() != "",
+                "privacy.redact_keys",
+                "a list of non-empty parameter names",
+                list(self.redact_keys),
+            )
+        _require(
+            self.hash_secret_env == "" or _ENV_NAME.fullmatch(self.hash_secret_env) is not None,
+            "privacy.hash_secret_env",
+            'an environment variable name such as "MONITORING_HASH_SECRET", or ""',
+            self.hash_secret_env,
+        )
+        if self.hash_user_ids:
+            self.hash_secret_value()  # Fails now, at start-up, rather than at the first write.
+
+    def hash_secret_value(self, environ: Mapping[str, str] | None = None) -> str:
+        """The hashing key: ``$hash_secret_env`` if set and non-empty, else ``hash_secret``.
+
+        Raises :class:`ConfigError` naming ``privacy.hash_secret`` if it is missing or shorter
+        than 16 characters (the message never includes the secret).
+        """
+        env = os.environ if environ is None else environ
+        from_env = env.get(self.hash_secret_env, "") if self.hash_secret_env else ""
+        secret = from_env or self.hash_secret
+        where = (
+            f"${self.hash_secret_env} or privacy.hash_secret"
+            if self.hash_secret_env
+            else "privacy.hash_secret"
+        )
+        if not secret:
+            raise ConfigError(
+                f"privacy.hash_secret: privacy.hash_user_ids is true, so a secret of at least "
+                f"{HASH_SECRET_MIN_LENGTH} characters is needed in {where}; none is set"
+            )
+        if len(secret) < HASH_SECRET_MIN_LENGTH:
+            source = f"${self.hash_secret_env}" if from_env else "privacy.hash_secret"
+            raise ConfigError(
+                f"privacy.hash_secret: expected a secret of at least {HASH_SECRET_MIN_LENGTH} "
+                f"characters in {where}, got {len(secret)} characters (from {source})"
+            )
+        return secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +321,36 @@ def _permission_names() -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """``[metrics]``: the HTTP endpoint serving Prometheus ``/metrics`` and ``/healthz``."""
+
+    enabled: bool = False
+    """Whether the cog starts the endpoint (off by default: it opens a port)."""
+    host: str = "127.0.0.1"
+    """Address to listen on; "127.0.0.1" is this machine only, "0.0.0.0" every interface."""
+    port: int = 9811
+    """TCP port to listen on (0 picks a free one)."""
+
+    def __post_init__(self) -> None:
+        # Checked here too, not only when read from TOML: a config built in code is validated.
+        _require(isinstance(self.enabled, bool), "metrics.enabled", "true or false", self.enabled)
+        _require(
+            isinstance(self.host, str) and self.host.strip() != "",
+            "metrics.host",
+            'a non-empty address such as "127.0.0.1" or "0.0.0.0"',
+            self.host,
+        )
+        _require(
+            isinstance(self.port, int)
+            and not isinstance(self.port, bool)
+            and 0 <= self.port <= 65535,
+            "metrics.port",
+            "a TCP port from 0 to 65535 (0 picks a free one)",
+            self.port,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MonitoringConfig:
     """The whole configuration. Build it with :func:`load_config` or directly in code."""
 
@@ -218,7 +359,9 @@ class MonitoringConfig:
     thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     cog: CogConfig = field(default_factory=CogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str | None = field(default=None, compare=False)
     """The file this config was read from, if any (not a TOML key)."""
 
@@ -319,6 +462,11 @@ def _coerce(key: str, value: Any, expected: Any) -> Any:
         return value
     if expected is bool and isinstance(value, bool):
         return value
+    if expected == tuple[str, ...]:
+        # A TOML array of strings; a tuple keeps the frozen config immutable and hashable.
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise ConfigError(f"{key}: expected a list of strings, got {_describe(value)}")
     names = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
     raise ConfigError(f"{key}: expected {names.get(expected, expected)}, got {_describe(value)}")
 

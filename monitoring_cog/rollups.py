@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from .clock import utc_day
 from .latency import MAX_BUCKET, bucket_upper_bound
+from .metrics.totals import DURATION_BUCKETS
+from .privacy import Privacy
 from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
 
 __all__ = ("AuditRow", "BatchBuilder", "WriteBatch", "build_batch", "serialize_parameters")
@@ -49,6 +51,10 @@ class WriteBatch:
     """(guild, day, user) -> commands run (songs requested count too, as activity)."""
     minutes: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     """(guild, minute as epoch seconds // 60) -> [commands, failed_commands]."""
+    outcomes: dict[tuple[str, bool], tuple[int, float, list[int]]] = field(default_factory=dict)
+    """(command, success) -> (count, duration sum, counts per metrics bucket), for the metrics
+    (:mod:`monitoring_cog.metrics.totals`); only filled when built with ``outcomes=True``. Not
+    stored by the backends."""
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -118,6 +124,9 @@ first bound not below ``seconds``, is its bucket: 0 for NaN and anything up to `
 a computation made once per audited command.
 """
 
+_METRIC_BUCKETS = len(DURATION_BUCKETS) + 1
+"""Buckets of the metrics histogram: one per bound of ``DURATION_BUCKETS``, then +Inf."""
+
 
 class _Days:
     """UTC day of an epoch timestamp, remembering the days already seen in this batch."""
@@ -150,27 +159,39 @@ class BatchBuilder:
     This runs on the event loop for every record written, so it does the per-record minimum:
     the audit row, one lookup per (guild, day, command) carrying that command's latency
     histogram, the user and the minute. Per-day command totals are summed from the per-command
-    figures once, in :meth:`finish`, instead of once per record.
+    figures once, in :meth:`finish`, instead of once per record. For the metrics, each command
+    also counts its duration in one bucket per command name and outcome.
     """
 
     __slots__ = (
         "_batch",
         "_day_of",
+        "_finished",
         "_last_minute",
         "_minute_counts",
+        "_outcomes",
         "_per_command",
+        "_privacy",
         "_seen",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, privacy: Privacy | None = None, *, outcomes: bool = False) -> None:
         self._batch = WriteBatch()
+        self._privacy = privacy
+        """Redaction and user-id hashing: applied here, so a command's own path pays nothing."""
         self._seen: dict[str, list[Any]] = {}
         """guild -> [latest known name, last seen]; ``batch.servers`` in :meth:`finish`."""
         self._per_command: dict[tuple[str, date, str], list[Any]] = {}
         """(guild, day, command) -> [count, failures, sum, min, max, {bucket: count}]."""
+        self._outcomes: tuple[dict[str, list[Any]], dict[str, list[Any]]] | None = (
+            ({}, {}) if outcomes else None
+        )
+        """Only when ``outcomes`` (metrics are on): ``batch.outcomes``' figures, indexed by
+        ``failed``: command -> [count per metrics bucket..., duration sum]."""
         self._day_of = _Days().of
         self._last_minute: tuple[str, int] | None = None
         self._minute_counts: list[int] = []
+        self._finished = False
 
     def add(self, records: Iterable[Record]) -> None:
         """Aggregate ``records`` (in order, after those added before)."""
@@ -183,10 +204,15 @@ class BatchBuilder:
         append_row = batch.audit_rows.append
         day_of = self._day_of
         bounds = _UPPER_BOUNDS
+        metric_bounds = DURATION_BUCKETS
+        outcomes = self._outcomes
         last_minute = self._last_minute
         minute_counts = self._minute_counts
         rejected = 0
         count = 0
+        privacy = self._privacy
+        private_row = self._private_row if privacy is not None and privacy.rewrites_rows else None
+        user_of = privacy.user_id if privacy is not None and privacy.hashes_user_ids else None
 
         for record in records:
             count += 1
@@ -203,7 +229,12 @@ class BatchBuilder:
                         known[1] = at
                 day = day_of(at)
                 failed = not success
-                if type(parameters) is str:
+                if private_row is not None:
+                    row, fallbacks = private_row(record)
+                    rejected += fallbacks
+                    user_id = row[2]  # Hashed, if so configured: daily_users gets the same.
+                    append_row(row)
+                elif type(parameters) is str:
                     # Stored as is, so the record, laid out as an audit row, is its own row.
                     append_row(record)  # type: ignore[arg-type]
                 else:
@@ -246,6 +277,14 @@ class BatchBuilder:
                     histogram = stats[5]
                     bucket = bisect_left(bounds, duration)
                     histogram[bucket] = histogram.get(bucket, 0) + 1
+                # The metrics histogram, per command name and outcome: not per guild, so its
+                # size stays that of the bot's command list whatever the guilds in a batch.
+                if outcomes is not None:
+                    metric = outcomes[failed].get(command)
+                    if metric is None:
+                        metric = outcomes[failed][command] = [0] * _METRIC_BUCKETS + [0.0]
+                    metric[bisect_left(metric_bounds, duration)] += 1
+                    metric[-1] += duration
                 user_key = (guild, day, user_id)
                 users[user_key] = users.get(user_key, 0) + 1
                 minute_key = (guild, int(at // 60))
@@ -274,7 +313,8 @@ class BatchBuilder:
                 else:
                     totals[4] += 1
                 if record.user_id is not None:
-                    user_key = (guild, day, record.user_id)
+                    user = record.user_id if user_of is None else user_of(record.user_id)
+                    user_key = (guild, day, user)
                     users[user_key] = users.get(user_key, 0) + (record.kind is StatKind.COMMAND)
             elif isinstance(record, GuildRecord):
                 _seen(seen, record.guild_id, record.guild_name, record.at)
@@ -284,14 +324,54 @@ class BatchBuilder:
         self._last_minute = last_minute
         self._minute_counts = minute_counts
 
+    def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
+        """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks."""
+        privacy = self._privacy
+        assert privacy is not None
+        parameters = record.parameters
+        fallbacks = 0
+        if not privacy.store_parameters:
+            text = "{}"
+        elif isinstance(parameters, str):
+            text = privacy.redact_json(parameters)
+            if text is parameters and privacy.keeps_rows_identity:
+                return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
+        else:
+            # Redacted before serialising, so a secret never reaches the JSON text.
+            redacted = privacy.redact(parameters) if parameters else parameters
+            text, fallbacks = serialize_parameters(redacted)
+        row: AuditRow = (
+            record.guild_id,
+            record.guild_name,
+            privacy.user_id(record.user_id),
+            record.username if privacy.store_usernames else None,
+            record.command,
+            text,
+            record.duration,
+            record.success,
+            record.error_type,
+            record.error_message,
+            record.executed_at,
+        )
+        return row, fallbacks
+
     def finish(self) -> WriteBatch:
-        """The batch of every record added."""
+        """The batch of every record added (completed now, unless :meth:`finishing` did)."""
+        if not self._finished:
+            for _ in self.finishing():
+                pass
+        return self._batch
+
+    def finishing(self, step: int = 1000) -> Iterator[None]:
+        """Complete the batch, pausing (yielding) after each ``step`` (guild, day, command) keys;
+        exhausted, the batch is :meth:`finish`'s. The writer resumes it a turn of the event loop
+        at a time, so a large batch never holds the loop for long."""
         batch = self._batch
         days = batch.days
         batch.servers = {guild: (known[0], known[1]) for guild, known in self._seen.items()}
         commands = batch.commands
         latency = batch.latency
-        for key, stats in self._per_command.items():
+        for done, (key, stats) in enumerate(self._per_command.items(), 1):
             commands[key] = stats[:5]
             guild, day, command = key
             for bucket, hits in stats[5].items():
@@ -301,7 +381,20 @@ class BatchBuilder:
                 totals = days[(guild, day)] = [0, 0, 0, 0, 0, 0]
             totals[4] += stats[0]
             totals[5] += stats[1]
-        return batch
+            if done % step == 0:
+                yield
+        self._per_command = {}
+        if self._outcomes is not None:
+            self._finish_outcomes(self._outcomes)
+        self._finished = True
+
+    def _finish_outcomes(self, per_name: tuple[dict[str, list[Any]], dict[str, list[Any]]]) -> None:
+        """Fill ``batch.outcomes``: once per command name and outcome, never per record."""
+        outcomes = self._batch.outcomes
+        for failed, metrics in enumerate(per_name):
+            for command, metric in metrics.items():
+                buckets = metric[:-1]
+                outcomes[(command, not failed)] = (sum(buckets), metric[-1], buckets)
 
 
 def build_batch(records: Iterable[Record]) -> WriteBatch:

@@ -2,7 +2,8 @@
 
 It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor` (every command
 audited through discord.py's hooks), a background health check that alerts a channel when the
-overall status changes, and the ``/health`` and ``/stats`` slash commands.
+overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
+``/health`` and ``/stats`` slash commands.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -19,6 +20,7 @@ from discord.ext import commands, tasks
 
 from ..config import MonitoringConfig, load_config
 from ..database import Database
+from ..errors import DatabaseUnavailable
 from ..health import ProcessSampler
 from ..records import GuildRecord
 from ..system import (
@@ -31,11 +33,18 @@ from .alerts import StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
 
+if TYPE_CHECKING:
+    from ..metrics.server import MetricsServer
+
 __all__ = ("MonitoringCog", "setup")
 
 _T = TypeVar("_T")
 
 _log = logging.getLogger(__name__)
+
+PRUNE_START_DELAY = 60.0
+"""Seconds after the bot is ready before the first prune (or ``prune_interval`` if shorter):
+start-up is busy enough, and a prune right at load would race whatever the bot does first."""
 
 
 def _permission_check(setting: str) -> Callable[[_T], _T]:
@@ -101,6 +110,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.auditor.owner = self
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self._previous_system: MonitoringSystem | None = None
+        self.metrics_server: MetricsServer | None = None
+        """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
         self._apply_permissions()
 
     def _apply_permissions(self) -> None:
@@ -116,8 +127,21 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def cog_load(self) -> None:
-        """Connect (failing loudly if the database is unusable), hook in, start the health loop."""
-        await self.db.connect()
+        """Connect, hook in, start the loops.
+
+        A database that cannot be opened now (a corrupt or unreadable file, a server down) does
+        not take the bot down with it: the error is logged, naming it; records queue (bounded)
+        and their writes are retried; ``/health`` reports the database unhealthy meanwhile. A
+        schema newer than this code still fails the load.
+        """
+        try:
+            await self.db.connect()
+        except DatabaseUnavailable as exc:
+            _log.error(
+                "monitoring: %s; the bot carries on, writes are retried and /health shows the "
+                "database unhealthy until it can be opened",
+                exc,
+            )
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         self.auditor.install()
@@ -126,16 +150,24 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 self._register(guild)
         self.health_loop.change_interval(seconds=self.config.health.check_interval)
         self.health_loop.start()
+        if self.config.retention.audit_days > 0:  # 0 keeps audit rows forever.
+            self.prune_loop.change_interval(seconds=self.config.retention.prune_interval)
+            self.prune_loop.start()
+        if self.config.metrics.enabled:
+            await self._start_metrics()
         _log.info("monitoring: loaded; recording into %s", self.db.path)
 
     async def cog_unload(self) -> None:
-        """Unhook, stop the health loop, and write every queued record before returning."""
+        """Unhook, stop the background loops, and write every queued record before returning."""
         self.auditor.uninstall()
-        self.health_loop.cancel()
-        task = self.health_loop.get_task()
-        if task is not None and not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._stop_metrics()
+        # A prune cut short loses nothing: each batch is its own transaction.
+        for loop in (self.health_loop, self.prune_loop):
+            loop.cancel()
+            task = loop.get_task()
+            if task is not None and not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
         try:
@@ -145,6 +177,34 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 await self.db.flush()
         except Exception:
             _log.exception("monitoring: could not write queued records on unload")
+
+    async def _start_metrics(self) -> None:
+        # Imported here: prometheus_client is only loaded when the endpoint is on.
+        from ..metrics.server import MetricsServer
+
+        settings = self.config.metrics
+        server = MetricsServer(self.system, settings.host, settings.port)
+        try:
+            await server.start()
+        except OSError as exc:
+            # Monitoring never stops the bot: without its endpoint, it still records everything.
+            _log.error(
+                "monitoring: the metrics endpoint cannot listen on %s:%s (%s); the bot runs on "
+                "without /metrics and /healthz. Free the port or change [metrics] port.",
+                settings.host,
+                settings.port,
+                exc.strerror or exc,
+            )
+            return
+        self.metrics_server = server
+
+    async def _stop_metrics(self) -> None:
+        server, self.metrics_server = self.metrics_server, None
+        if server is not None:
+            try:
+                await server.stop()
+            except Exception:
+                _log.exception("monitoring: could not stop the metrics endpoint cleanly")
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -200,6 +260,24 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             await channel.send(embed=embed)
         except discord.HTTPException:
             _log.exception("monitoring: could not post the health alert to %s", channel_id)
+
+    # -- background pruning of the audit log ---------------------------------------------------
+
+    @tasks.loop(seconds=3600)
+    async def prune_loop(self) -> None:
+        """Delete audit rows older than ``retention.audit_days`` (rollups, so reports, stay).
+
+        Rows go in batches of 5000, each a short transaction on the database's worker thread
+        with a turn of the event loop between them (:meth:`CommandLogger.clear_old_logs`).
+        """
+        days = self.config.retention.audit_days
+        if days > 0:
+            await self.system.cmd_logger.clear_old_logs(days)
+
+    @prune_loop.before_loop
+    async def _before_prune_loop(self) -> None:
+        await self.bot.wait_until_ready()
+        await asyncio.sleep(min(PRUNE_START_DELAY, self.config.retention.prune_interval))
 
     # -- slash commands -----------------------------------------------------------------------
 
