@@ -293,11 +293,14 @@ def _add_noop_commands(bot: commands.Bot) -> None:
         """A no-op slash command."""
 
 
-async def build_bot(kind: str, workdir: Path) -> tuple[commands.Bot, Any]:
+async def build_bot(
+    kind: str, workdir: Path, *, database_url: str | None = None
+) -> tuple[commands.Bot, Any]:
     """A bot with no-op commands, monitored by ``kind``; returns the bot and the monitor.
 
     Each monitor is loaded the way its documentation says: this project as an extension
-    (recording into a SQLite file, writer at its default interval), ``PrometheusCog`` added as a
+    (recording into a SQLite file in ``workdir``, or into the PostgreSQL database at
+    ``database_url`` if given; writer at its default interval), ``PrometheusCog`` added as a
     cog, ``Argus(bot)`` chained into ``setup_hook``.
     """
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.all(), help_command=None)
@@ -306,7 +309,13 @@ async def build_bot(kind: str, workdir: Path) -> tuple[commands.Bot, Any]:
     monitor: Any = None
     if kind == "ours":
         config = workdir / "monitoring.toml"
-        config.write_text(f'[database]\npath = "{(workdir / "monitoring.db").as_posix()}"\n')
+        # json.dumps: a TOML basic string, whatever the URL or path holds.
+        location = (
+            f"url = {json.dumps(database_url)}"
+            if database_url
+            else f"path = {json.dumps((workdir / 'monitoring.db').as_posix())}"
+        )
+        config.write_text(f"[database]\n{location}\n")
         os.environ["MONITORING_CONFIG"] = str(config)
         await bot.load_extension("monitoring_cog")
         monitor = bot.get_cog("Monitoring")
@@ -460,7 +469,10 @@ class Table:
             table.add_column(column, justify="left" if index == 0 else "right")
         for row in self.rows:
             table.add_row(*row)
-        Console().print(table)
+        console = Console()
+        if not console.is_terminal:  # Piped to a file: rich's 80 columns would wrap cells.
+            console = Console(width=max(console.width, 160))
+        console.print(table)
 
 
 def machine() -> dict[str, Any]:
