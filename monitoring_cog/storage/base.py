@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
@@ -24,6 +24,8 @@ __all__ = (
     "ServerInfo",
     "Storage",
     "audit_entry",
+    "command_totals_from_rows",
+    "day_totals_from_rows",
 )
 
 AUDIT_COLUMNS = (
@@ -215,3 +217,47 @@ def audit_entry(row: Any) -> dict[str, Any]:
         "error_message": row[10],
         "executed_at": datetime.fromtimestamp(float(row[11]), UTC),
     }
+
+
+def day_totals_from_rows(totals: Mapping[date, Any], users: Mapping[date, int]) -> list[DayTotals]:
+    """:class:`DayTotals` per day, oldest first, from both backends' two per-day queries.
+
+    ``totals`` maps a day to its ``bot_stats`` sums (day, songs, playtime, skips, pauses,
+    commands, failed commands); ``users`` maps a day to its distinct users. A day found in
+    either has a result.
+    """
+    result = []
+    for day in sorted(set(totals) | set(users)):
+        row = totals.get(day)
+        result.append(
+            DayTotals(
+                day=day,
+                songs_played=int(row[1]) if row else 0,
+                playtime=float(row[2]) if row else 0.0,
+                skips=int(row[3]) if row else 0,
+                pauses=int(row[4]) if row else 0,
+                commands=int(row[5]) if row else 0,
+                failed_commands=int(row[6]) if row else 0,
+                unique_users=users.get(day, 0),
+            )
+        )
+    return result
+
+
+def command_totals_from_rows(
+    rows: Iterable[Any], buckets: Mapping[str, dict[int, int]]
+) -> list[CommandTotals]:
+    """:class:`CommandTotals` from ``command_stats`` sums (command, count, failures, duration
+    sum, min, max), in the rows' order, each with its latency buckets if any."""
+    return [
+        CommandTotals(
+            command=row[0],
+            count=int(row[1]),
+            failures=int(row[2]),
+            duration_sum=float(row[3]),
+            duration_min=float(row[4]),
+            duration_max=float(row[5]),
+            buckets=buckets.get(row[0], {}),
+        )
+        for row in rows
+    ]

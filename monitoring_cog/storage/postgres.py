@@ -40,6 +40,8 @@ from .base import (
     ServerInfo,
     Storage,
     audit_entry,
+    command_totals_from_rows,
+    day_totals_from_rows,
 )
 from .migrations import load_migrations
 from .urls import redact_url
@@ -503,22 +505,7 @@ class PostgresStorage(Storage):
                     f"SELECT day, COUNT(*) FROM daily_users WHERE {where} GROUP BY day", *params
                 )
             }
-        result = []
-        for day in sorted(set(totals) | set(users)):
-            row = totals.get(day)
-            result.append(
-                DayTotals(
-                    day=day,
-                    songs_played=int(row[1]) if row else 0,
-                    playtime=float(row[2]) if row else 0.0,
-                    skips=int(row[3]) if row else 0,
-                    pauses=int(row[4]) if row else 0,
-                    commands=int(row[5]) if row else 0,
-                    failed_commands=int(row[6]) if row else 0,
-                    unique_users=users.get(day, 0),
-                )
-            )
-        return result
+        return day_totals_from_rows(totals, users)
 
     async def command_totals(
         self, guild_id: str | None, first: date, last: date, *, with_buckets: bool = False
@@ -542,18 +529,7 @@ class PostgresStorage(Storage):
                 ' GROUP BY command ORDER BY SUM(count) DESC, command COLLATE "C"',
                 *params,
             )
-        return [
-            CommandTotals(
-                command=row[0],
-                count=int(row[1]),
-                failures=int(row[2]),
-                duration_sum=float(row[3]),
-                duration_min=float(row[4]),
-                duration_max=float(row[5]),
-                buckets=buckets.get(row[0], {}),
-            )
-            for row in rows
-        ]
+        return command_totals_from_rows(rows, buckets)
 
     async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
         pool = self._connected()

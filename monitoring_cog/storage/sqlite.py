@@ -30,6 +30,8 @@ from .base import (
     ServerInfo,
     Storage,
     audit_entry,
+    command_totals_from_rows,
+    day_totals_from_rows,
 )
 from .migrations import load_migrations
 
@@ -281,27 +283,13 @@ class SQLiteStorage(Storage):
             f" SUM(failed_commands) FROM bot_stats WHERE {where} GROUP BY day",
             params,
         ) as cur:
-            totals = {row[0]: row for row in await cur.fetchall()}
+            # Days are stored as ISO text in SQLite.
+            totals = {date.fromisoformat(row[0]): row for row in await cur.fetchall()}
         async with conn.execute(
             f"SELECT day, COUNT(*) FROM daily_users WHERE {where} GROUP BY day", params
         ) as cur:
-            users = {row[0]: int(row[1]) for row in await cur.fetchall()}
-        result = []
-        for day in sorted(set(totals) | set(users)):
-            row = totals.get(day)
-            result.append(
-                DayTotals(
-                    day=date.fromisoformat(day),
-                    songs_played=int(row[1]) if row else 0,
-                    playtime=float(row[2]) if row else 0.0,
-                    skips=int(row[3]) if row else 0,
-                    pauses=int(row[4]) if row else 0,
-                    commands=int(row[5]) if row else 0,
-                    failed_commands=int(row[6]) if row else 0,
-                    unique_users=users.get(day, 0),
-                )
-            )
-        return result
+            users = {date.fromisoformat(row[0]): int(row[1]) for row in await cur.fetchall()}
+        return day_totals_from_rows(totals, users)
 
     async def command_totals(
         self, guild_id: str | None, first: date, last: date, *, with_buckets: bool = False
@@ -324,18 +312,7 @@ class SQLiteStorage(Storage):
             params,
         ) as cur:
             rows = await cur.fetchall()
-        return [
-            CommandTotals(
-                command=row[0],
-                count=int(row[1]),
-                failures=int(row[2]),
-                duration_sum=float(row[3]),
-                duration_min=float(row[4]),
-                duration_max=float(row[5]),
-                buckets=buckets.get(row[0], {}),
-            )
-            for row in rows
-        ]
+        return command_totals_from_rows(rows, buckets)
 
     async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
         conn = self._connection()
