@@ -20,7 +20,6 @@ import pytest
 
 from monitoring_cog import Database, DatabaseUnavailable, ManualClock, MonitoringConfig, SchemaError
 from monitoring_cog.storage import migrations as migrations_module
-from monitoring_cog.storage import sqlite as sqlite_module
 from monitoring_cog.storage.migrations import (
     Migration,
     latest_version,
@@ -181,7 +180,7 @@ async def test_migrations_are_applied_in_one_transaction(
     before = tables(db_path) if existing else set()
     with monkeypatch.context() as patch:
         pending = _good_then_broken(real if existing else [])
-        patch.setattr(sqlite_module, "load_migrations", lambda dialect: pending)
+        patch.setattr(migrations_module, "load_migrations", lambda dialect: pending)
 
         with pytest.raises(DatabaseUnavailable, match="no_such_table"):
             await open_db().connect()

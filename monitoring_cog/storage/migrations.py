@@ -17,7 +17,13 @@ from pathlib import Path
 
 from ..errors import SchemaError
 
-__all__ = ("Migration", "latest_version", "load_migrations", "split_statements")
+__all__ = (
+    "Migration",
+    "latest_version",
+    "load_migrations",
+    "pending_migrations",
+    "split_statements",
+)
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -68,6 +74,22 @@ def latest_version(dialect: str) -> int:
     """The schema version this code migrates ``dialect`` databases to."""
     migrations = load_migrations(dialect)
     return migrations[-1].version if migrations else 0
+
+
+def pending_migrations(dialect: str, current: int, location: str) -> list[Migration]:
+    """The migrations a database of ``dialect`` at version ``current`` still needs, in order.
+
+    Raises :class:`SchemaError` naming ``location`` and both versions when the database is newer
+    than this code: writing into a schema it does not know could corrupt it.
+    """
+    migrations = load_migrations(dialect)
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise SchemaError(
+            f"{location}: database schema is at version {current}, newer than this "
+            f"monitoring_cog supports ({latest}); upgrade monitoring_cog to use it"
+        )
+    return [migration for migration in migrations if migration.version > current]
 
 
 def split_statements(script: str) -> list[str]:

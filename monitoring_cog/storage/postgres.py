@@ -43,7 +43,7 @@ from .base import (
     command_totals_from_rows,
     day_totals_from_rows,
 )
-from .migrations import load_migrations
+from .migrations import pending_migrations
 from .urls import redact_url
 
 __all__ = ("PostgresStorage",)
@@ -412,8 +412,6 @@ class PostgresStorage(Storage):
         return text
 
     async def _migrate(self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record]) -> None:
-        migrations = load_migrations(self.dialect)
-        latest = migrations[-1].version if migrations else 0
         async with conn.transaction():
             # Processes starting together queue here, one migration at a time; each then reads
             # the version the one before recorded. The wait for the lock is longer than for a
@@ -429,14 +427,7 @@ class PostgresStorage(Storage):
             current = int(
                 await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
             )
-            if current > latest:
-                raise SchemaError(
-                    f"{self._location}: database schema is at version {current}, newer than "
-                    f"this monitoring_cog supports ({latest}); upgrade monitoring_cog to use it"
-                )
-            for migration in migrations:
-                if migration.version <= current:
-                    continue
+            for migration in pending_migrations(self.dialect, current, self._location):
                 for statement in migration.statements:
                     await conn.execute(statement)
                 await conn.execute(

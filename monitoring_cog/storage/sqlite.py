@@ -33,7 +33,7 @@ from .base import (
     command_totals_from_rows,
     day_totals_from_rows,
 )
-from .migrations import load_migrations
+from .migrations import pending_migrations
 
 __all__ = ("SQLiteStorage",)
 
@@ -178,8 +178,6 @@ class SQLiteStorage(Storage):
         return conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        migrations = load_migrations(self.dialect)
-        latest = migrations[-1].version if migrations else 0
         # BEGIN IMMEDIATE takes the write lock first, so two processes starting on one new file
         # migrate it once: the second sees the version the first recorded.
         await conn.execute("BEGIN IMMEDIATE")
@@ -189,14 +187,7 @@ class SQLiteStorage(Storage):
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
             )
             current = await _version(conn)
-            if current > latest:
-                raise SchemaError(
-                    f"{self._path}: database schema is at version {current}, newer than this "
-                    f"monitoring_cog supports ({latest}); upgrade monitoring_cog to use it"
-                )
-            for migration in migrations:
-                if migration.version <= current:
-                    continue
+            for migration in pending_migrations(self.dialect, current, self._path):
                 for statement in migration.statements:
                     await conn.execute(statement)
                 await conn.execute(
