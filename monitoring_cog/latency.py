@@ -11,7 +11,11 @@ addition, which is what lets reports stay flat in the size of the audit log.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
+
+from .packed_histogram import PackedBuckets
 
 __all__ = (
     "BASE",
@@ -70,23 +74,7 @@ def percentile(
     ``ceil(q * total)``. ``low`` and ``high`` (the observed min and max) clamp the result, so a
     command that always takes the same time reports exactly that time. Returns 0.0 when empty.
     """
-    total = sum(count for count in buckets.values() if count > 0)
-    if total == 0:
-        return 0.0
-    rank = max(1, math.ceil(q * total))
-    seen = 0
-    chosen = max(buckets)
-    for index in sorted(buckets):
-        seen += max(0, buckets[index])
-        if seen >= rank:
-            chosen = index
-            break
-    value = _representative(chosen)
-    if high is not None:
-        value = min(value, high)
-    if low is not None:
-        value = max(value, low)
-    return value
+    return _values(buckets, (q,), low, high)[0]
 
 
 def percentiles(
@@ -97,4 +85,37 @@ def percentiles(
     high: float | None = None,
 ) -> dict[str, float]:
     """Several percentiles at once, keyed ``p50``, ``p95``, ``p99`` and so on."""
-    return {f"p{round(q * 100):d}": percentile(buckets, q, low=low, high=high) for q in quantiles}
+    quantiles = tuple(quantiles)
+    values = _values(buckets, quantiles, low, high)
+    return {f"p{round(q * 100):d}": value for q, value in zip(quantiles, values, strict=True)}
+
+
+def _values(
+    buckets: Mapping[int, int],
+    quantiles: Sequence[float],
+    low: float | None,
+    high: float | None,
+) -> list[float]:
+    """Each quantile's value, from one cumulative pass over the buckets."""
+    if isinstance(buckets, PackedBuckets):
+        # Every bucket from 0, empty ones included: running totals computed in C.
+        cumulative = buckets.cumulative()
+        indexes: Sequence[int] = range(len(cumulative))
+    else:
+        indexes = sorted(bucket for bucket, count in buckets.items() if count > 0)
+        cumulative = list(accumulate(buckets[bucket] for bucket in indexes))
+    total = cumulative[-1] if cumulative else 0
+    if total <= 0:
+        return [0.0 for _ in quantiles]
+    values = []
+    for q in quantiles:
+        rank = max(1, math.ceil(q * total))
+        # The first bucket whose running total reaches the rank (the last if rounding overshot).
+        position = min(bisect_left(cumulative, rank), len(cumulative) - 1)
+        value = _representative(indexes[position])
+        if high is not None:
+            value = min(value, high)
+        if low is not None:
+            value = max(value, low)
+        values.append(value)
+    return values

@@ -45,8 +45,9 @@ class WriteBatch:
     """(guild, day) -> [songs, playtime, skips, pauses, commands, failed_commands]."""
     commands: dict[tuple[str, date, str], list[float]] = field(default_factory=dict)
     """(guild, day, command) -> [count, failures, duration_sum, duration_min, duration_max]."""
-    latency: dict[tuple[str, date, str, int], int] = field(default_factory=dict)
-    """(guild, day, command, bucket) -> count."""
+    latency: dict[tuple[str, date, str], dict[int, int]] = field(default_factory=dict)
+    """(guild, day, command) -> its latency histogram, {bucket: count}; the same keys as
+    ``commands``."""
     users: dict[tuple[str, date, str], int] = field(default_factory=dict)
     """(guild, day, user) -> commands run (songs requested count too, as activity)."""
     minutes: dict[tuple[str, int], list[int]] = field(default_factory=dict)
@@ -373,9 +374,8 @@ class BatchBuilder:
         latency = batch.latency
         for done, (key, stats) in enumerate(self._per_command.items(), 1):
             commands[key] = stats[:5]
-            guild, day, command = key
-            for bucket, hits in stats[5].items():
-                latency[(guild, day, command, bucket)] = hits
+            latency[key] = stats[5]
+            guild, day, _ = key
             totals = days.get((guild, day))
             if totals is None:
                 totals = days[(guild, day)] = [0, 0, 0, 0, 0, 0]

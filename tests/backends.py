@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from monitoring_cog.config import DatabaseConfig
+from monitoring_cog.packed_histogram import PackedBuckets
 
 __all__ = (
     "BACKENDS",
@@ -51,7 +52,8 @@ TABLES = (
     "command_latency",
     "command_minutes",
 )
-"""The data tables (``schema_migrations`` stays between tests: the schema does too)."""
+"""PostgreSQL's data tables (``schema_migrations`` stays between tests: the schema does too).
+SQLite keeps the latency histograms in ``command_stats`` instead of ``command_latency``."""
 GARBAGE = b"this is not a SQLite database\n" * 200
 _LOCK_WAIT = "10s"
 """How long the tests' own PostgreSQL connections wait for a lock: a bug fails, never hangs."""
@@ -76,6 +78,9 @@ class Backend(ABC):
     """Text in the error of a write that timed out waiting for :meth:`exclusive_lock`."""
     integrity_error: type[BaseException]
     """What a write refused by :meth:`refuse_inserts` raises."""
+    latency_count: str
+    """SQL for the durations counted in every latency histogram (each backend stores them its
+    own way: packed in ``command_stats`` in SQLite, a row per bucket in PostgreSQL)."""
 
     @property
     @abstractmethod
@@ -131,6 +136,7 @@ class SQLiteBackend(Backend):
     name = "sqlite"
     lock_error = "locked"
     integrity_error = sqlite3.IntegrityError
+    latency_count = "SELECT COALESCE(SUM(latency_count(latency)), 0) FROM command_stats"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -144,6 +150,7 @@ class SQLiteBackend(Backend):
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with closing(sqlite3.connect(self.path)) as conn:
+            conn.create_function("latency_count", 1, _latency_count, deterministic=True)
             return [tuple(row) for row in conn.execute(sql).fetchall()]
 
     def json_field(self, column: str, key: str) -> str:
@@ -182,6 +189,11 @@ class SQLiteBackend(Backend):
         with closing(sqlite3.connect(self.path)) as conn:
             conn.execute(f"DROP TRIGGER refuse_{table}")
             conn.commit()
+
+
+def _latency_count(blob: bytes | None) -> int:
+    """How many durations a stored (packed) latency histogram counts."""
+    return sum(PackedBuckets.from_blob(blob).values())
 
 
 class _SQLiteBlocker(Blocker):
@@ -329,6 +341,7 @@ class PostgresBackend(Backend):
     name = "postgresql"
     lock_error = "lock timeout"
     integrity_error = asyncpg.RaiseError
+    latency_count = "SELECT COALESCE(SUM(count), 0) FROM command_latency"
 
     def __init__(self, server: PostgresServer) -> None:
         self.server = server

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import closing
 from pathlib import Path
@@ -18,7 +19,16 @@ from typing import Any
 
 import pytest
 
-from monitoring_cog import Database, DatabaseUnavailable, ManualClock, MonitoringConfig, SchemaError
+from monitoring_cog import (
+    Database,
+    DatabaseUnavailable,
+    ManualClock,
+    MonitoringConfig,
+    SchemaError,
+    create_monitoring_system,
+)
+from monitoring_cog.clock import utc_day
+from monitoring_cog.latency import bucket_index, percentile
 from monitoring_cog.storage import migrations as migrations_module
 from monitoring_cog.storage.migrations import (
     Migration,
@@ -34,7 +44,6 @@ EXPECTED_TABLES = {
     "servers",
     "daily_users",
     "command_stats",
-    "command_latency",
     "command_minutes",
     "schema_migrations",
 }
@@ -191,6 +200,61 @@ async def test_migrations_are_applied_in_one_transaction(
     # Nothing was left half-applied: the real migrations still run cleanly.
     assert await migrate_and_close(open_db) == LATEST
     assert tables(db_path) == EXPECTED_TABLES
+
+
+# --- 0002: latency histograms packed into command_stats ----------------------------------------
+
+
+async def test_latency_rows_of_version_1_become_packed_histograms(
+    open_db: Callable[[], Database],
+    db_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A version-1 file's per-bucket latency rows are packed into ``command_stats``, unchanged
+    in what they report, and later commands add to them."""
+    real = load_migrations("sqlite")
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations_module, "load_migrations", lambda dialect: real[:1])
+        assert await migrate_and_close(open_db) == 1
+    assert "command_latency" in tables(db_path)
+    day = utc_day(clock.time()).isoformat()
+    durations = {"play": [0.01, 0.02, 0.02, 0.5, 3.0], "skip": [0.001]}
+    with closing(sqlite3.connect(db_path)) as conn:
+        # What the version-1 writer stored for these commands.
+        for command, values in durations.items():
+            conn.execute(
+                "INSERT INTO command_stats VALUES ('g1', ?, ?, ?, 0, ?, ?, ?)",
+                (day, command, len(values), sum(values), min(values), max(values)),
+            )
+            for bucket, count in Counter(bucket_index(v) for v in values).items():
+                conn.execute(
+                    "INSERT INTO command_latency VALUES ('g1', ?, ?, ?, ?)",
+                    (day, command, bucket, count),
+                )
+        conn.commit()
+
+    db = open_db()
+    system = create_monitoring_system(db, make_current=False)
+    await db.connect()
+    assert schema_version(db_path) == LATEST
+    assert "command_latency" not in tables(db_path)
+    for command, values in durations.items():
+        stats = await system.perf_monitor.get_performance_stats("g1", 1)
+        entry = next(e for e in stats["slowest_commands"] if e["command"] == command)
+        buckets = Counter(bucket_index(v) for v in values)
+        for q, key in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+            assert entry[key] == percentile(buckets, q, low=min(values), high=max(values))
+
+    # New durations merge into the migrated histogram.
+    await system.cmd_logger.log_command("g1", "G", "u1", "n", "play", {}, 3.0)
+    await system.cmd_logger.log_command("g1", "G", "u1", "n", "play", {}, 3.0)
+    stats = await system.perf_monitor.get_performance_stats("g1", 1)
+    play = next(e for e in stats["slowest_commands"] if e["command"] == "play")
+    assert play["count"] == 7
+    assert play["p50"] == percentile(
+        Counter(bucket_index(v) for v in [*durations["play"], 3.0, 3.0]), 0.5, low=0.01, high=3.0
+    )
 
 
 # --- splitting a script ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ RECORDED = {
     "bot_stats": "SELECT COALESCE(SUM(commands), 0) FROM bot_stats",
     "daily_users": "SELECT COALESCE(SUM(commands), 0) FROM daily_users",
     "command_stats": "SELECT COALESCE(SUM(count), 0) FROM command_stats",
-    "command_latency": "SELECT COALESCE(SUM(count), 0) FROM command_latency",
+    "latency_histograms": "",  # The backend's own ``latency_count``.
     "command_minutes": "SELECT COALESCE(SUM(commands), 0) FROM command_minutes",
 }
 """How many commands each table accounts for: audit rows, and every rollup's command count."""
@@ -48,7 +48,8 @@ RECORDED = {
 
 def recorded(backend: Backend) -> dict[str, int]:
     """Commands accounted for by each table, read in one snapshot (one statement)."""
-    (row,) = backend.rows("SELECT " + ", ".join(f"({sql})" for sql in RECORDED.values()))
+    queries = [sql or backend.latency_count for sql in RECORDED.values()]
+    (row,) = backend.rows("SELECT " + ", ".join(f"({sql})" for sql in queries))
     return {table: int(count) for table, count in zip(RECORDED, row, strict=True)}
 
 

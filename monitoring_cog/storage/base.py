@@ -59,7 +59,7 @@ class CommandTotals:
     duration_sum: float
     duration_min: float
     duration_max: float
-    buckets: dict[int, int] = field(default_factory=dict)
+    buckets: Mapping[int, int] = field(default_factory=dict)
     """Latency histogram (bucket index -> count); empty unless asked for."""
 
 
@@ -245,7 +245,7 @@ def day_totals_from_rows(totals: Mapping[date, Any], users: Mapping[date, int]) 
 
 
 def command_totals_from_rows(
-    rows: Iterable[Any], buckets: Mapping[str, dict[int, int]]
+    rows: Iterable[Any], buckets: Mapping[str, Mapping[int, int]]
 ) -> list[CommandTotals]:
     """:class:`CommandTotals` from ``command_stats`` sums (command, count, failures, duration
     sum, min, max), in the rows' order, each with its latency buckets if any."""

@@ -243,7 +243,8 @@ class _Rows:
         self.latency = _sorted(
             (
                 (guild, day, command, int(bucket), int(n))
-                for (guild, day, command, bucket), n in batch.latency.items()
+                for (guild, day, command), histogram in batch.latency.items()
+                for bucket, n in histogram.items()
             ),
             _KEY_COLUMNS["latency"],
         )

@@ -21,6 +21,7 @@ import aiosqlite
 
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
+from ..packed_histogram import BlobPack, BlobSum, PackedBuckets, merge_blobs, pack, to_blob
 from ..rollups import WriteBatch
 from .base import (
     AUDIT_COLUMNS,
@@ -84,18 +85,15 @@ ON CONFLICT (guild_id, day, user_id) DO UPDATE SET commands = commands + exclude
 """
 _UPSERT_COMMAND = """
 INSERT INTO command_stats (guild_id, day, command, count, failures, duration_sum, duration_min,
-                           duration_max)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                           duration_max, latency)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (guild_id, day, command) DO UPDATE SET
     count = count + excluded.count,
     failures = failures + excluded.failures,
     duration_sum = duration_sum + excluded.duration_sum,
     duration_min = MIN(duration_min, excluded.duration_min),
-    duration_max = MAX(duration_max, excluded.duration_max)
-"""
-_UPSERT_LATENCY = """
-INSERT INTO command_latency (guild_id, day, command, bucket, count) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (guild_id, day, command, bucket) DO UPDATE SET count = count + excluded.count
+    duration_max = MAX(duration_max, excluded.duration_max),
+    latency = monitoring_merge_latency(latency, excluded.latency)
 """
 _UPSERT_MINUTE = """
 INSERT INTO command_minutes (minute, guild_id, commands, failures) VALUES (?, ?, ?, ?)
@@ -165,6 +163,7 @@ class SQLiteStorage(Storage):
             await conn.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
             # Deleted rows (pruned, forgotten users) are overwritten, not left in free pages.
             await conn.execute("PRAGMA secure_delete = ON")
+            await _on_connection_thread(conn, _register_functions)
             await self._migrate(conn)
         except SchemaError:
             await conn.close()
@@ -287,22 +286,17 @@ class SQLiteStorage(Storage):
     ) -> list[CommandTotals]:
         conn = self._connection()
         where, params = _guild_days(guild_id, first, last)
-        buckets: dict[str, dict[int, int]] = {}
-        if with_buckets:
-            async with conn.execute(
-                f"SELECT command, bucket, SUM(count) FROM command_latency WHERE {where}"
-                " GROUP BY command, bucket",
-                params,
-            ) as cur:
-                for command, bucket, count in await cur.fetchall():
-                    buckets.setdefault(command, {})[int(bucket)] = int(count)
+        # The histograms are summed by an aggregate in the same pass: one packed integer per
+        # command (see packed_histogram.py), so the work does not grow with the buckets used.
+        latency = ", monitoring_sum_latency(latency)" if with_buckets else ""
         async with conn.execute(
             "SELECT command, SUM(count), SUM(failures), SUM(duration_sum), MIN(duration_min),"
-            f" MAX(duration_max) FROM command_stats WHERE {where}"
+            f" MAX(duration_max){latency} FROM command_stats WHERE {where}"
             " GROUP BY command ORDER BY SUM(count) DESC, command",
             params,
         ) as cur:
             rows = await cur.fetchall()
+        buckets = {row[0]: PackedBuckets.from_blob(row[6]) for row in rows} if with_buckets else {}
         return command_totals_from_rows(rows, buckets)
 
     async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
@@ -496,21 +490,13 @@ def _write_batch(db: sqlite3.Connection, batch: WriteBatch) -> None:
                 ],
             )
         if batch.commands:
-            db.executemany(
-                _UPSERT_COMMAND,
-                [
-                    (guild, day.isoformat(), command, *stats)
-                    for (guild, day, command), stats in batch.commands.items()
-                ],
-            )
-        if batch.latency:
-            db.executemany(
-                _UPSERT_LATENCY,
-                [
-                    (guild, day.isoformat(), command, bucket, count)
-                    for (guild, day, command, bucket), count in batch.latency.items()
-                ],
-            )
+            latency = batch.latency
+            rows = []
+            for key, stats in batch.commands.items():
+                guild, day, command = key
+                histogram = to_blob(pack(latency.get(key, {})))
+                rows.append((guild, day.isoformat(), command, *stats, histogram))
+            db.executemany(_UPSERT_COMMAND, rows)
         if batch.minutes:
             db.executemany(
                 _UPSERT_MINUTE,
@@ -521,6 +507,15 @@ def _write_batch(db: sqlite3.Connection, batch: WriteBatch) -> None:
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
         raise
+
+
+def _register_functions(db: sqlite3.Connection) -> None:
+    """The SQL functions the schema relies on (packed latency histograms), on this connection."""
+    db.create_function("monitoring_merge_latency", 2, merge_blobs, deterministic=True)
+    # typeshed's aggregate protocol takes one int; these take blobs, or a bucket and a count.
+    db.create_aggregate("monitoring_sum_latency", 1, BlobSum)  # type: ignore[arg-type]
+    # Used by migration 0002 to pack the per-bucket rows it replaces.
+    db.create_aggregate("monitoring_pack_latency", 2, BlobPack)  # type: ignore[arg-type]
 
 
 def _guild_days(guild_id: str | None, first: date, last: date) -> tuple[str, list[Any]]:

@@ -12,6 +12,8 @@ import pytest
 from cli_support import Cli, Command, Song, assert_user_error, epoch, populate
 from test_cli_report_health import GUILD, week_of_data
 
+from monitoring_cog.storage.migrations import latest_version
+
 DAY = 86400.0
 
 
@@ -237,7 +239,8 @@ def test_export_streams_a_large_log(cli: Cli) -> None:
 def test_migrate_creates_then_reports_the_version(cli: Cli) -> None:
     first = cli.run("migrate")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"Created {cli.db_path} at schema version 1.\n"
-    assert cli.rows("SELECT MAX(version) FROM schema_migrations") == [(1,)]
+    latest = latest_version("sqlite")
+    assert first.stdout == f"Created {cli.db_path} at schema version {latest}.\n"
+    assert cli.rows("SELECT MAX(version) FROM schema_migrations") == [(latest,)]
     second = cli.run("migrate")
-    assert second.stdout == f"{cli.db_path} is at schema version 1 (the latest).\n"
+    assert second.stdout == f"{cli.db_path} is at schema version {latest} (the latest).\n"
