@@ -29,7 +29,7 @@ from monitoring_cog.packed_histogram import BlobPack
 
 __all__ = ("Dataset", "dataset")
 
-GENERATOR = 2
+GENERATOR = 3
 """Bumped whenever the generated content changes, so cached files are rebuilt."""
 GUILDS = 1000
 MEMBERS = 50
@@ -172,22 +172,15 @@ def _rollups(conn: sqlite3.Connection) -> None:
         f" SELECT guild_id, {day}, command, COUNT(*), {failed}, SUM(duration), MIN(duration),"
         " MAX(duration) FROM audit_logs GROUP BY 1, 2, 3"
     )
-    # Latency histograms, packed into command_stats as the writer stores them.
-    conn.create_aggregate("pack_latency", 2, BlobPack)
+    # Latency histograms, packed per guild, day and command as the writer stores them.
+    conn.create_aggregate("pack_latency", 2, BlobPack)  # type: ignore[arg-type]
     conn.execute(
-        "CREATE TEMP TABLE latency (guild_id, day, command, bucket, count,"
-        " PRIMARY KEY (guild_id, day, command, bucket)) WITHOUT ROWID"
+        "INSERT INTO command_latency (guild_id, day, command, latency)"
+        " SELECT guild_id, day, command, pack_latency(bucket, n) FROM ("
+        f"  SELECT guild_id, {day} AS day, command, bucket(duration) AS bucket, COUNT(*) AS n"
+        "   FROM audit_logs GROUP BY 1, 2, 3, 4"
+        " ) GROUP BY 1, 2, 3"
     )
-    conn.execute(
-        f"INSERT INTO latency SELECT guild_id, {day}, command, bucket(duration), COUNT(*)"
-        " FROM audit_logs GROUP BY 1, 2, 3, 4"
-    )
-    conn.execute(
-        "UPDATE command_stats SET latency = (SELECT pack_latency(bucket, count) FROM latency AS l"
-        " WHERE l.guild_id = command_stats.guild_id AND l.day = command_stats.day"
-        " AND l.command = command_stats.command)"
-    )
-    conn.execute("DROP TABLE temp.latency")
     conn.execute(
         "INSERT INTO command_minutes (minute, guild_id, commands, failures)"
         f" SELECT CAST(executed_at / 60 AS INTEGER), guild_id, COUNT(*), {failed}"

@@ -52,8 +52,7 @@ TABLES = (
     "command_latency",
     "command_minutes",
 )
-"""PostgreSQL's data tables (``schema_migrations`` stays between tests: the schema does too).
-SQLite keeps the latency histograms in ``command_stats`` instead of ``command_latency``."""
+"""The data tables (``schema_migrations`` stays between tests: the schema does too)."""
 GARBAGE = b"this is not a SQLite database\n" * 200
 _LOCK_WAIT = "10s"
 """How long the tests' own PostgreSQL connections wait for a lock: a bug fails, never hangs."""
@@ -80,7 +79,7 @@ class Backend(ABC):
     """What a write refused by :meth:`refuse_inserts` raises."""
     latency_count: str
     """SQL for the durations counted in every latency histogram (each backend stores them its
-    own way: packed in ``command_stats`` in SQLite, a row per bucket in PostgreSQL)."""
+    own way: a packed histogram per row in SQLite, a row per bucket in PostgreSQL)."""
 
     @property
     @abstractmethod
@@ -136,7 +135,7 @@ class SQLiteBackend(Backend):
     name = "sqlite"
     lock_error = "locked"
     integrity_error = sqlite3.IntegrityError
-    latency_count = "SELECT COALESCE(SUM(latency_count(latency)), 0) FROM command_stats"
+    latency_count = "SELECT COALESCE(SUM(latency_count(latency)), 0) FROM command_latency"
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -44,6 +44,7 @@ EXPECTED_TABLES = {
     "servers",
     "daily_users",
     "command_stats",
+    "command_latency",
     "command_minutes",
     "schema_migrations",
 }
@@ -211,8 +212,8 @@ async def test_latency_rows_of_version_1_become_packed_histograms(
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A version-1 file's per-bucket latency rows are packed into ``command_stats``, unchanged
-    in what they report, and later commands add to them."""
+    """A version-1 file's per-bucket latency rows are packed into one row per guild, day and
+    command, unchanged in what they report, and later commands add to them."""
     real = load_migrations("sqlite")
     with monkeypatch.context() as patch:
         patch.setattr(migrations_module, "load_migrations", lambda dialect: real[:1])
@@ -238,7 +239,7 @@ async def test_latency_rows_of_version_1_become_packed_histograms(
     system = create_monitoring_system(db, make_current=False)
     await db.connect()
     assert schema_version(db_path) == LATEST
-    assert "command_latency" not in tables(db_path)
+    assert query(db_path, "SELECT COUNT(*) FROM command_latency") == [(2,)]  # play, skip
     for command, values in durations.items():
         stats = await system.perf_monitor.get_performance_stats("g1", 1)
         entry = next(e for e in stats["slowest_commands"] if e["command"] == command)

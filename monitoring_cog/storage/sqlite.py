@@ -85,14 +85,18 @@ ON CONFLICT (guild_id, day, user_id) DO UPDATE SET commands = commands + exclude
 """
 _UPSERT_COMMAND = """
 INSERT INTO command_stats (guild_id, day, command, count, failures, duration_sum, duration_min,
-                           duration_max, latency)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           duration_max)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (guild_id, day, command) DO UPDATE SET
     count = count + excluded.count,
     failures = failures + excluded.failures,
     duration_sum = duration_sum + excluded.duration_sum,
     duration_min = MIN(duration_min, excluded.duration_min),
-    duration_max = MAX(duration_max, excluded.duration_max),
+    duration_max = MAX(duration_max, excluded.duration_max)
+"""
+_UPSERT_LATENCY = """
+INSERT INTO command_latency (guild_id, day, command, latency) VALUES (?, ?, ?, ?)
+ON CONFLICT (guild_id, day, command) DO UPDATE SET
     latency = monitoring_merge_latency(latency, excluded.latency)
 """
 _UPSERT_MINUTE = """
@@ -286,12 +290,15 @@ class SQLiteStorage(Storage):
     ) -> list[CommandTotals]:
         conn = self._connection()
         where, params = _guild_days(guild_id, first, last)
-        # The histograms are summed by an aggregate in the same pass: one packed integer per
-        # command (see packed_histogram.py), so the work does not grow with the buckets used.
-        latency = ", monitoring_sum_latency(latency)" if with_buckets else ""
+        latency = join = ""
+        if with_buckets:
+            # Summed by an aggregate in the same pass: one packed integer per command (see
+            # packed_histogram.py), so the work does not grow with the buckets used.
+            latency = ", monitoring_sum_latency(latency)"
+            join = " LEFT JOIN command_latency USING (guild_id, day, command)"
         async with conn.execute(
             "SELECT command, SUM(count), SUM(failures), SUM(duration_sum), MIN(duration_min),"
-            f" MAX(duration_max){latency} FROM command_stats WHERE {where}"
+            f" MAX(duration_max){latency} FROM command_stats{join} WHERE {where}"
             " GROUP BY command ORDER BY SUM(count) DESC, command",
             params,
         ) as cur:
@@ -490,13 +497,21 @@ def _write_batch(db: sqlite3.Connection, batch: WriteBatch) -> None:
                 ],
             )
         if batch.commands:
-            latency = batch.latency
-            rows = []
-            for key, stats in batch.commands.items():
-                guild, day, command = key
-                histogram = to_blob(pack(latency.get(key, {})))
-                rows.append((guild, day.isoformat(), command, *stats, histogram))
-            db.executemany(_UPSERT_COMMAND, rows)
+            db.executemany(
+                _UPSERT_COMMAND,
+                [
+                    (guild, day.isoformat(), command, *stats)
+                    for (guild, day, command), stats in batch.commands.items()
+                ],
+            )
+        if batch.latency:
+            db.executemany(
+                _UPSERT_LATENCY,
+                [
+                    (guild, day.isoformat(), command, to_blob(pack(histogram)))
+                    for (guild, day, command), histogram in batch.latency.items()
+                ],
+            )
         if batch.minutes:
             db.executemany(
                 _UPSERT_MINUTE,
