@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +30,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..clock import Clock, SystemClock
 from ..privacy import REDACTED
 from ..records import DM_GUILD_ID, CommandRecord
 
 if TYPE_CHECKING:
-    from ..clock import Clock
     from ..privacy import Privacy
     from ..system import MonitoringSystem
 
@@ -82,9 +83,10 @@ def _ctx_parameters(
     command = ctx.command
     params: dict[str, Any] | None = None
     if command is not None:
-        # ctx.args starts with the cog (for cog commands) and the context itself.
-        offset = 2 if command.cog is not None else 1
+        # ctx.args starts with the cog (for cog commands) and the context itself. Command.cog
+        # is a property: asked only when there is more than the context.
         args = ctx.args
+        offset = 2 if len(args) > 1 and command.cog is not None else 1
         if len(args) > offset:
             params = dict(zip(command.clean_params, args[offset:], strict=False))
             params.update(ctx.kwargs)
@@ -113,7 +115,9 @@ def _raw_arguments(ctx: commands.Context[Any]) -> str:
 
 def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, Any] | str:
     """The options given by name."""
-    data: Any = interaction.data or {}
+    data: Any = interaction.data
+    if not data:
+        return _NO_ARGUMENTS
     if "target_id" in data:  # Context menu.
         return {"target_id": data["target_id"]}
     options = data.get("options")
@@ -125,8 +129,11 @@ def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, 
     return {option["name"]: option.get("value") for option in options}
 
 
+_HYBRID_APP = "__commands_is_hybrid_app_command__"
+
+
 def _is_hybrid_app(command: Any) -> bool:
-    return bool(getattr(command, "__commands_is_hybrid_app_command__", False))
+    return bool(getattr(command, _HYBRID_APP, False))
 
 
 _ID_TEXTS = 4096
@@ -149,9 +156,15 @@ class _IdText(dict[int, str]):
         return text
 
 
-def _command_name(command: commands.Command[Any, ..., Any]) -> str:
-    # qualified_name walks the parents and joins them; a top-level command is its name.
-    return command.name if command.parent is None else command.qualified_name
+def _readers(clock: Clock) -> tuple[Callable[[], float], Callable[[], float]]:
+    """``clock``'s (monotonic, time) as plain callables.
+
+    For the system clock, the C functions its methods call: a Python frame less per reading (a
+    command takes up to three).
+    """
+    if type(clock) is SystemClock:
+        return time.perf_counter, time.time
+    return clock.monotonic, clock.time
 
 
 class CommandAuditor:
@@ -170,6 +183,9 @@ class CommandAuditor:
         self.db = system.db
         self.perf = system.perf_monitor
         self.clock: Clock = system.db.clock
+        self._monotonic, self._time = _readers(self.clock)
+        # The recorder's own submit (Database.submit only forwards to it).
+        self._submit: Callable[[CommandRecord], bool] = system.db.recorder.submit
         self.privacy: Privacy = system.db.privacy
         self.unknown_commands = 0
         """Commands that did not exist (counted only; they carry no audit row)."""
@@ -255,7 +271,7 @@ class CommandAuditor:
     # -- prefix and hybrid commands ----------------------------------------------------------
 
     async def _before_invoke(self, ctx: commands.Context[Any]) -> None:
-        setattr(ctx, _STARTED, self.clock.monotonic())
+        setattr(ctx, _STARTED, self._monotonic())
         if self._prev_before is not None:
             await self._prev_before(ctx)
 
@@ -263,9 +279,9 @@ class CommandAuditor:
         try:
             if ctx.command_failed:
                 # The error arrives later at on_command_error; remember when the command ended.
-                setattr(ctx, _ENDED, self.clock.monotonic())
+                setattr(ctx, _ENDED, self._monotonic())
             else:
-                self._record_context(ctx, None, self.clock.monotonic())
+                self._record_context(ctx, None, self._monotonic())
         except Exception as exc:
             self._internal_error("after_invoke", exc)
         if self._prev_after is not None:
@@ -277,7 +293,7 @@ class CommandAuditor:
             if isinstance(error, commands.CommandNotFound):
                 self.unknown_commands += 1
             else:
-                ended = getattr(ctx, _ENDED, None) or self.clock.monotonic()
+                ended = getattr(ctx, _ENDED, None) or self._monotonic()
                 self._record_context(ctx, error, ended)
         except Exception as exc:
             self._internal_error("on_command_error", exc)
@@ -297,13 +313,17 @@ class CommandAuditor:
             duration = elapsed if elapsed > 0.0 else 0.0
             # A failure is recorded when its error reaches the listener, after the command
             # ended: date it from its start, not from now.
-            since_start = elapsed if error is None else self.clock.monotonic() - started
+            since_start = elapsed if error is None else self._monotonic() - started
         # Context.guild and .author are shorthands for the message's, via a cached property.
         message = ctx.message
         guild = message.guild
         author = message.author
         command = ctx.command
-        name = _command_name(command) if command is not None else str(ctx.invoked_with)
+        if command is None:
+            name = str(ctx.invoked_with)
+        else:
+            # qualified_name walks the parents and joins them; a top-level command is its name.
+            name = command.name if command.parent is None else command.qualified_name
         if error is None:
             failed = False
             error_type = error_message = None
@@ -313,8 +333,11 @@ class CommandAuditor:
             error_type = type(root).__name__
             error_message = _error_message(root)
         id_text = self._id_text
-        self.db.submit(
-            CommandRecord._make(
+        self._submit(
+            # CommandRecord._make without its Python frame (and its length check: the tuple is
+            # written out here).
+            tuple.__new__(
+                CommandRecord,
                 (
                     id_text[guild.id] if guild is not None else DM_GUILD_ID,
                     guild.name if guild is not None else None,
@@ -326,8 +349,8 @@ class CommandAuditor:
                     not failed,
                     error_type,
                     error_message,
-                    self.clock.time() - since_start,
-                )
+                    self._time() - since_start,
+                ),
             )
         )
         self.perf.record_metric("command", name, duration, failed=failed)
@@ -358,7 +381,7 @@ class CommandAuditor:
     async def _interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         is_command = interaction.type is _APPLICATION_COMMAND
         if is_command:
-            interaction.extras[_STARTED] = self.clock.monotonic()
+            interaction.extras[_STARTED] = self._monotonic()
             if not self._watching:
                 await self._watch_completions()
         if self._check_admits_all:
@@ -404,7 +427,8 @@ class CommandAuditor:
             self._watching = False
 
     def _completion_check(self, interaction: discord.Interaction[Any], command: Any) -> bool:
-        if self.installed and not _is_hybrid_app(command):
+        # _is_hybrid_app inline: this runs for every app command.
+        if self.installed and not getattr(command, _HYBRID_APP, False):
             try:
                 self._record_interaction(interaction, command, None)
             except Exception as exc:
@@ -444,7 +468,8 @@ class CommandAuditor:
     def _record_interaction(
         self, interaction: discord.Interaction[Any], command: Any, error: BaseException | None
     ) -> None:
-        now = self.clock.monotonic()
+        # Runs inline for every app command: see _record_context.
+        now = self._monotonic()
         started = interaction.extras.get(_STARTED)
         if started is None:
             duration = 0.0
@@ -455,7 +480,12 @@ class CommandAuditor:
         guild_id = interaction.guild_id
         guild = interaction.guild
         if command is not None:
-            name = getattr(command, "qualified_name", None) or command.name
+            # A top-level command or a context menu (no parent) is its name; qualified_name is
+            # a property that walks the parents.
+            if getattr(command, "parent", None) is None:
+                name = command.name
+            else:
+                name = getattr(command, "qualified_name", None) or command.name
         else:
             data: Any = interaction.data or {}
             name = str(data.get("name", "unknown"))
@@ -468,8 +498,9 @@ class CommandAuditor:
             error_type = type(root).__name__
             error_message = _error_message(root)
         id_text = self._id_text
-        self.db.submit(
-            CommandRecord._make(
+        self._submit(
+            tuple.__new__(  # As in _record_context.
+                CommandRecord,
                 (
                     id_text[guild_id] if guild_id is not None else DM_GUILD_ID,
                     guild.name if guild is not None else None,
@@ -481,8 +512,8 @@ class CommandAuditor:
                     not failed,
                     error_type,
                     error_message,
-                    self.clock.time() - duration,
-                )
+                    self._time() - duration,
+                ),
             )
         )
         self.perf.record_metric("command", name, duration, failed=failed)
