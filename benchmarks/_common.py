@@ -294,14 +294,15 @@ def _add_noop_commands(bot: commands.Bot) -> None:
 
 
 async def build_bot(
-    kind: str, workdir: Path, *, database_url: str | None = None
+    kind: str, workdir: Path, *, database_url: str | None = None, extra_config: str = ""
 ) -> tuple[commands.Bot, Any]:
     """A bot with no-op commands, monitored by ``kind``; returns the bot and the monitor.
 
     Each monitor is loaded the way its documentation says: this project as an extension
     (recording into a SQLite file in ``workdir``, or into the PostgreSQL database at
     ``database_url`` if given; writer at its default interval), ``PrometheusCog`` added as a
-    cog, ``Argus(bot)`` chained into ``setup_hook``.
+    cog, ``Argus(bot)`` chained into ``setup_hook``. ``extra_config`` is TOML appended to this
+    project's config file (e.g. a ``[recording]`` table).
     """
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.all(), help_command=None)
     _add_noop_commands(bot)
@@ -315,7 +316,7 @@ async def build_bot(
             if database_url
             else f"path = {json.dumps((workdir / 'monitoring.db').as_posix())}"
         )
-        config.write_text(f"[database]\n{location}\n")
+        config.write_text(f"[database]\n{location}\n{extra_config}")
         os.environ["MONITORING_CONFIG"] = str(config)
         await bot.load_extension("monitoring_cog")
         monitor = bot.get_cog("Monitoring")
