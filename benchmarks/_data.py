@@ -29,7 +29,7 @@ from monitoring_cog.packed_histogram import BlobPack
 
 __all__ = ("Dataset", "dataset")
 
-GENERATOR = 3
+GENERATOR = 4
 """Bumped whenever the generated content changes, so cached files are rebuilt."""
 GUILDS = 1000
 MEMBERS = 50

@@ -23,6 +23,7 @@ __all__ = (
     "BlobPack",
     "BlobSum",
     "PackedBuckets",
+    "blob_of",
     "from_blob",
     "merge_blobs",
     "pack",
@@ -35,6 +36,7 @@ _FIELD_SHIFT = 6  # log2(FIELD_BITS)
 _OFFSET_BYTES = 2
 """The blob's header: the first non-empty bucket (buckets go up to 256, past one byte)."""
 _BIG_ENDIAN = sys.byteorder == "big"
+_from_bytes = int.from_bytes
 
 
 def pack(buckets: Mapping[int, int]) -> int:
@@ -67,12 +69,40 @@ def from_blob(blob: bytes | None) -> int:
 
 
 def merge_blobs(stored: bytes | None, added: bytes | None) -> bytes:
-    """The blob of both histograms' sum: what an upsert writes over ``stored``."""
-    if not stored:
+    """The blob of both histograms' sum: what an upsert writes over ``stored``.
+
+    Runs once per upserted row that already existed, inside SQLite, holding the interpreter
+    lock: it aligns the two integers on the lower first bucket (the sum's first bucket, since
+    counts are never negative) instead of unpacking both in full.
+    """
+    if not stored or len(stored) <= _OFFSET_BYTES:
         return added or b""
-    if not added:
+    if not added or len(added) <= _OFFSET_BYTES:
         return stored
-    return to_blob(from_blob(stored) + from_blob(added))
+    stored_first = stored[0] | stored[1] << 8
+    added_first = added[0] | added[1] << 8
+    if stored_first <= added_first:
+        header, first = stored[:_OFFSET_BYTES], stored_first
+    else:
+        header, first = added[:_OFFSET_BYTES], added_first
+    total = (_from_bytes(stored[_OFFSET_BYTES:], "little") << ((stored_first - first) << 6)) + (
+        _from_bytes(added[_OFFSET_BYTES:], "little") << ((added_first - first) << 6)
+    )
+    return header + total.to_bytes((total.bit_length() + 7) // 8, "little")
+
+
+def blob_of(buckets: Mapping[int, int]) -> bytes:
+    """``to_blob(pack(buckets))`` in one step, for the writer's one histogram per row."""
+    present = [bucket for bucket, count in buckets.items() if count > 0 and bucket >= 0]
+    if not present:
+        return b""
+    first = min(present)
+    packed = 0
+    for bucket in present:
+        packed += buckets[bucket] << ((bucket - first) << _FIELD_SHIFT)
+    return first.to_bytes(_OFFSET_BYTES, "little") + packed.to_bytes(
+        (packed.bit_length() + 7) // 8, "little"
+    )
 
 
 class BlobSum:

@@ -18,6 +18,7 @@ from monitoring_cog.packed_histogram import (
     BlobPack,
     BlobSum,
     PackedBuckets,
+    blob_of,
     from_blob,
     merge_blobs,
     pack,
@@ -35,6 +36,7 @@ histograms = st.dictionaries(
 def test_a_histogram_survives_packing_and_storing(buckets: dict[int, int]) -> None:
     packed = pack(buckets)
     assert from_blob(to_blob(packed)) == packed
+    assert blob_of(buckets) == to_blob(packed)
     assert dict(PackedBuckets.from_blob(to_blob(packed))) == buckets
     assert PackedBuckets(packed) == buckets
     assert len(PackedBuckets(packed)) == len(buckets)
@@ -44,6 +46,7 @@ def test_a_histogram_survives_packing_and_storing(buckets: dict[int, int]) -> No
 def test_merged_blobs_hold_the_summed_counts(first: dict[int, int], second: dict[int, int]) -> None:
     merged = merge_blobs(to_blob(pack(first)), to_blob(pack(second)))
     assert dict(PackedBuckets.from_blob(merged)) == dict(Counter(first) + Counter(second))
+    assert merged == to_blob(pack(first) + pack(second))  # The canonical blob of the sum.
 
 
 @given(st.lists(histograms, max_size=8))
@@ -71,6 +74,10 @@ def test_empty_histograms() -> None:
     assert to_blob(0) == b""
     assert from_blob(b"") == from_blob(None) == 0
     assert merge_blobs(b"", b"") == b""
+    # A blob too short to hold a histogram counts as empty, rather than failing every upsert.
+    blob = to_blob(pack({4: 1}))
+    assert merge_blobs(b"\x01", blob) == blob
+    assert merge_blobs(blob, b"\x01") == blob
     assert dict(PackedBuckets(0)) == {}
     assert percentiles(PackedBuckets(0)) == {"p50": 0.0, "p95": 0.0, "p99": 0.0}
 

@@ -21,7 +21,7 @@ import aiosqlite
 
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
-from ..packed_histogram import BlobPack, BlobSum, PackedBuckets, merge_blobs, pack, to_blob
+from ..packed_histogram import BlobPack, BlobSum, PackedBuckets, blob_of, merge_blobs
 from ..rollups import WriteBatch
 from .base import (
     AUDIT_COLUMNS,
@@ -508,7 +508,7 @@ def _write_batch(db: sqlite3.Connection, batch: WriteBatch) -> None:
             db.executemany(
                 _UPSERT_LATENCY,
                 [
-                    (guild, day.isoformat(), command, to_blob(pack(histogram)))
+                    (guild, day.isoformat(), command, blob_of(histogram))
                     for (guild, day, command), histogram in batch.latency.items()
                 ],
             )
