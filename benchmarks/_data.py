@@ -25,7 +25,7 @@ from _common import COMMANDS, DATA_DIR, GUILD_BASE, USER_BASE
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig
 from monitoring_cog.latency import bucket_index
-from monitoring_cog.packed_histogram import BlobPack
+from monitoring_cog.storage.sqlite import register_functions
 
 __all__ = ("Dataset", "dataset")
 
@@ -173,10 +173,10 @@ def _rollups(conn: sqlite3.Connection) -> None:
         " MAX(duration) FROM audit_logs GROUP BY 1, 2, 3"
     )
     # Latency histograms, packed per guild, day and command as the writer stores them.
-    conn.create_aggregate("pack_latency", 2, BlobPack)  # type: ignore[arg-type]
+    register_functions(conn)
     conn.execute(
         "INSERT INTO command_latency (guild_id, day, command, latency)"
-        " SELECT guild_id, day, command, pack_latency(bucket, n) FROM ("
+        " SELECT guild_id, day, command, monitoring_pack_latency(bucket, n) FROM ("
         f"  SELECT guild_id, {day} AS day, command, bucket(duration) AS bucket, COUNT(*) AS n"
         "   FROM audit_logs GROUP BY 1, 2, 3, 4"
         " ) GROUP BY 1, 2, 3"

@@ -78,6 +78,7 @@ from discord.ext import commands
 
 from monitoring_cog import Database, MonitoringConfig, create_monitoring_system
 from monitoring_cog.storage.migrations import load_migrations
+from monitoring_cog.storage.sqlite import register_functions
 from monitoring_cog.storage.urls import redact_url
 
 SQLITE_CONFIGS = ("raw", "log_command", "cog hooks", "naive")
@@ -188,6 +189,7 @@ class RowsIngest(Ingest):
 def sqlite_schema(path: Path, *, tuned: bool) -> sqlite3.Connection:
     """A file with this project's schema; ``tuned``: this project's pragmas, else defaults."""
     conn = sqlite3.connect(path, isolation_level=None)
+    register_functions(conn)  # The migrations use them.
     if tuned:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
