@@ -4,8 +4,9 @@ Four ways of getting the same audit rows (1,000 guilds, 50 members each, 25 comm
 into a SQLite file with this project's schema, each into its own file:
 
 - ``raw``: pre-built rows, ``sqlite3`` ``executemany`` in batches of 1,000, a commit per batch,
-  with the same pragmas as this project (WAL, ``synchronous=NORMAL``): the practical limit. It
-  writes the audit rows only.
+  with the same pragmas as this project (``storage.sqlite.PRAGMAS``: WAL, ``synchronous=NORMAL``,
+  foreign keys, its page cache and checkpoint interval): the practical limit. It writes the audit
+  rows only.
 - ``log_command``: this project's public API, ``await cmd_logger.log_command(...)`` per command
   (yielding to the event loop every 100 calls, as a bot between gateway events), then
   ``await db.flush()``: audit rows plus every rollup, until all of it is committed.
@@ -78,7 +79,7 @@ from discord.ext import commands
 
 from monitoring_cog import Database, MonitoringConfig, create_monitoring_system
 from monitoring_cog.storage.migrations import load_migrations
-from monitoring_cog.storage.sqlite import register_functions
+from monitoring_cog.storage.sqlite import PRAGMAS, register_functions
 from monitoring_cog.storage.urls import redact_url
 
 SQLITE_CONFIGS = ("raw", "log_command", "cog hooks", "naive")
@@ -191,8 +192,8 @@ def sqlite_schema(path: Path, *, tuned: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     register_functions(conn)  # The migrations use them.
     if tuned:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        for pragma in PRAGMAS:
+            conn.execute(f"PRAGMA {pragma}")
     conn.execute("BEGIN")
     for migration in load_migrations("sqlite"):
         for statement in migration.statements:

@@ -36,7 +36,7 @@ from .base import (
 )
 from .migrations import pending_migrations
 
-__all__ = ("SQLiteStorage", "register_functions")
+__all__ = ("PRAGMAS", "SQLiteStorage", "register_functions")
 
 _log = logging.getLogger(__name__)
 
@@ -63,6 +63,21 @@ the price of a WAL file of that size beside the database."""
 _WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """``PRAGMA journal_size_limit``: after a checkpoint the WAL file is cut back to at most this, so
 one unusually large transaction does not leave a large file behind."""
+PRAGMAS: tuple[str, ...] = (
+    "foreign_keys = ON",
+    "journal_mode = WAL",
+    "synchronous = NORMAL",
+    # More pages in memory: the rollups' and audit indexes' pages a batch's upserts and inserts
+    # land on are found without reading the file again.
+    f"cache_size = {_CACHE_KIB}",
+    # Fewer, larger checkpoints: a rollup page rewritten by many batches is copied back to the
+    # database file once per checkpoint rather than once every batch or two.
+    f"wal_autocheckpoint = {_CHECKPOINT_PAGES}",
+    f"journal_size_limit = {_WAL_LIMIT_BYTES}",
+    # Deleted rows (pruned, forgotten users) are overwritten, not left in free pages.
+    "secure_delete = ON",
+)
+"""How every connection of this package is set up (after its ``busy_timeout``), in order."""
 _UPSERT_SERVER = """
 INSERT INTO servers (guild_id, guild_name, first_seen, last_seen) VALUES (?, ?, ?, ?)
 ON CONFLICT (guild_id) DO UPDATE SET
@@ -165,19 +180,10 @@ class SQLiteStorage(Storage):
             raise DatabaseUnavailable(f"{self._path}: cannot open SQLite database: {exc}") from exc
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            if self._path != ":memory:":
-                await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            # More pages in memory: the rollups' and audit indexes' pages a batch's upserts and
-            # inserts land on are found without reading the file again.
-            await conn.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
-            # Fewer, larger checkpoints: a rollup page rewritten by many batches is copied back
-            # to the database file once per checkpoint rather than once every batch or two.
-            await conn.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
-            await conn.execute(f"PRAGMA journal_size_limit = {_WAL_LIMIT_BYTES}")
-            # Deleted rows (pruned, forgotten users) are overwritten, not left in free pages.
-            await conn.execute("PRAGMA secure_delete = ON")
+            for pragma in PRAGMAS:
+                if self._path == ":memory:" and pragma.startswith("journal_mode"):
+                    continue  # An in-memory database has no WAL.
+                await conn.execute(f"PRAGMA {pragma}")
             await _on_connection_thread(conn, register_functions)
             await self._migrate(conn)
         except SchemaError:
