@@ -61,6 +61,8 @@ class CommandLogger:
     ) -> bool:
         """Synchronous :meth:`log_command`, for code that cannot await. Never raises."""
         try:
+            if self.db.recorder.refuses():
+                return False  # Full (or closing): dropped and counted before any work.
             seconds = clean_duration(duration, self.errors)
             errors = self.errors
             name = clean_text(command, MAX_COMMAND_LENGTH, errors) or ""

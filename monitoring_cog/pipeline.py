@@ -138,6 +138,17 @@ class Recorder:
             self._wake.set()
         return True
 
+    def refuses(self) -> bool:
+        """Whether a record submitted now would be dropped; if so, the drop is counted now.
+
+        Lets a caller skip building a record that could not be queued: during a flood, cleaning
+        the inputs of every dropped command would cost the bot more than the flood itself.
+        """
+        if len(self._buffer) + self._in_flight >= self._max_queue or self._closing:
+            self._drop()
+            return True
+        return False
+
     def _drop(self) -> None:
         self.dropped += 1
         # Logging every drop during a flood would make things worse; powers of two suffice.

@@ -273,6 +273,26 @@ async def test_full_buffer_drops_the_newest_record_and_reports_it(
     assert again["recording"]["status"] == "healthy"
 
 
+async def test_a_full_buffer_drops_log_command_before_cleaning_its_inputs(
+    make_system: MakeSystem, clock: ManualClock
+) -> None:
+    """Once full, a logged command is dropped and counted without its inputs being looked at:
+    an input that would have needed a correction is not counted as corrected."""
+    system = make_system(flush_interval=LONG_INTERVAL, batch_size=100, max_queue=2)
+    logger = system.cmd_logger
+    errors = system.db.errors
+    for i in range(2):
+        assert logger.log_command_nowait("g", "G", f"u{i}", "n", "play", {}, 0.5)
+    before = errors.rejected_inputs
+
+    # NaN duration and a control character: cleaning them would count two corrections.
+    assert logger.log_command_nowait("g", "G\x00", "u9", "n", "play", {}, float("nan")) is False
+
+    assert system.db.recorder.dropped == 1
+    assert errors.rejected_inputs == before
+    assert system.db.recorder.pending == 2
+
+
 async def test_the_batch_being_written_counts_against_the_bound(
     make_system: MakeSystem, backend: Backend, clock: ManualClock
 ) -> None:
