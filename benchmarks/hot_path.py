@@ -18,7 +18,9 @@ Configurations are interleaved round by round (rotating the order); each figure 
 over rounds of the mean per command in a round. "Added" is the median, over rounds, of the
 difference to the bare bot measured in the same round.
 
-Run: ``benchmarks/.venv/bin/python benchmarks/hot_path.py`` (``--quick`` for a smoke run).
+Run: ``benchmarks/.venv/bin/python benchmarks/hot_path.py`` (``--quick`` for a smoke run;
+``--writer-batch 10000`` defers this project's writes to the end of each round, so its commands
+run without SQLite's thread working beside them: what the commands cost alone).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class Subject:
         return (thread_cpu() - cpu_start) / n, wall / n
 
 
-async def main(rounds: int, per_round: int) -> None:
+async def main(rounds: int, per_round: int, writer_batch: int | None = None) -> None:
     logging.getLogger("discord").setLevel(logging.WARNING)
     patch_webhooks()
     with workdir("hot-path-") as scratch:
@@ -99,7 +101,10 @@ async def main(rounds: int, per_round: int) -> None:
             for kind in CONFIGS:
                 folder = Path(scratch) / kind
                 folder.mkdir()
-                bot, monitor = await build_bot(kind, folder)
+                # A batch larger than a round writes only at the round's end, when the loop is
+                # idle: the commands then run without SQLite's thread working beside them.
+                extra = f"[recording]\nbatch_size = {writer_batch}\n" if writer_batch else ""
+                bot, monitor = await build_bot(kind, folder, extra_config=extra)
                 subjects[kind] = Subject(kind, bot, monitor, add_fixture(bot))
 
             samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
@@ -181,6 +186,12 @@ if __name__ == "__main__":
     cli = parser(__doc__.splitlines()[0])
     cli.add_argument("--rounds", type=int, help="interleaved rounds (default 21)")
     cli.add_argument("--per-round", type=int, help="commands per round and configuration (3000)")
+    cli.add_argument(
+        "--writer-batch",
+        type=int,
+        help="this project's recording.batch_size (default 1000); above --per-round, every write"
+        " waits for the end of its round",
+    )
     args = cli.parse_args()
     rounds, per_round = (3, 500) if args.quick else (21, 3000)
-    asyncio.run(main(args.rounds or rounds, args.per_round or per_round))
+    asyncio.run(main(args.rounds or rounds, args.per_round or per_round, args.writer_batch))
