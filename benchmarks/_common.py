@@ -246,6 +246,21 @@ class Call:
     error_message: str | None
     error_type: str | None
 
+    async def log(self, log_command: Callable[..., Awaitable[bool]]) -> bool:
+        """``await log_command(...)`` with this call's arguments (``CommandLogger.log_command``)."""
+        return await log_command(
+            self.guild_id,
+            self.guild_name,
+            self.user_id,
+            self.username,
+            self.command,
+            self.parameters,
+            self.duration,
+            self.success,
+            self.error_message,
+            error_type=self.error_type,
+        )
+
 
 def workload(count: int, *, guilds: int = 1000, users: int = 50, seed: int = 1) -> list[Call]:
     """``count`` commands across ``guilds`` guilds of ``users`` members each.

@@ -190,19 +190,7 @@ async def ingest(folder: Path, count: int) -> dict[str, Any]:
             recorder = db.recorder
             waited = 0.0
             for index in range(count):
-                call = calls[index % POOL]
-                await log(
-                    call.guild_id,
-                    call.guild_name,
-                    call.user_id,
-                    call.username,
-                    call.command,
-                    call.parameters,
-                    call.duration,
-                    call.success,
-                    call.error_message,
-                    error_type=call.error_type,
-                )
+                await calls[index % POOL].log(log)
                 await sleep(0)  # The next command comes in the next loop iteration.
                 if recorder.pending > BACKLOG:
                     waited += await wait_for_writer(recorder, BACKLOG // 5)

@@ -292,18 +292,7 @@ class LogCommand(Ingest):
         await self.db.flush()
 
     async def log(self, call: Call) -> None:
-        await self.logger.log_command(
-            call.guild_id,
-            call.guild_name,
-            call.user_id,
-            call.username,
-            call.command,
-            call.parameters,
-            call.duration,
-            call.success,
-            call.error_message,
-            error_type=call.error_type,
-        )
+        await call.log(self.logger.log_command)
 
 
 class Hooks(Ingest):

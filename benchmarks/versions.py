@@ -90,19 +90,7 @@ async def child(database: str, count: int, offset: int) -> None:
     calls = workload(POOL)
     started, cpu = time.perf_counter(), time.thread_time()
     for index in range(count):
-        call = calls[(offset + index) % POOL]
-        await log(
-            call.guild_id,
-            call.guild_name,
-            call.user_id,
-            call.username,
-            call.command,
-            call.parameters,
-            call.duration,
-            call.success,
-            call.error_message,
-            error_type=call.error_type,
-        )
+        await calls[(offset + index) % POOL].log(log)
         if index % 100 == 99:
             await asyncio.sleep(0)
     await db.flush()
