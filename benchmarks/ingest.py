@@ -78,6 +78,7 @@ from _common import (
 from discord.ext import commands
 
 from monitoring_cog import Database, MonitoringConfig, create_monitoring_system
+from monitoring_cog.storage.base import AUDIT_ROW_COLUMNS
 from monitoring_cog.storage.migrations import load_migrations
 from monitoring_cog.storage.sqlite import PRAGMAS, register_functions
 from monitoring_cog.storage.urls import redact_url
@@ -95,26 +96,13 @@ RAW_BATCH = 1000
 TARGET_OF_RAW = 0.5
 TARGET_OVER_NAIVE = 100.0
 
-AUDIT_COLUMNS = (
-    "guild_id",
-    "guild_name",
-    "user_id",
-    "username",
-    "command",
-    "parameters",
-    "duration",
-    "success",
-    "error_type",
-    "error_message",
-    "executed_at",
-)
 INSERT = (
-    f"INSERT INTO audit_logs ({', '.join(AUDIT_COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+    f"INSERT INTO audit_logs ({', '.join(AUDIT_ROW_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(AUDIT_ROW_COLUMNS))})"
 )
 PG_INSERT = (
-    f"INSERT INTO audit_logs ({', '.join(AUDIT_COLUMNS)})"
-    f" VALUES ({', '.join(f'${i}' for i in range(1, len(AUDIT_COLUMNS) + 1))})"
+    f"INSERT INTO audit_logs ({', '.join(AUDIT_ROW_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(AUDIT_ROW_COLUMNS) + 1))})"
 )
 WRITES = {
     "raw": "audit rows only",
@@ -259,7 +247,9 @@ class PostgresRaw(RowsIngest):
         for start in range(0, len(prepared), RAW_BATCH):
             async with conn.transaction():
                 await conn.copy_records_to_table(
-                    "audit_logs", records=prepared[start : start + RAW_BATCH], columns=AUDIT_COLUMNS
+                    "audit_logs",
+                    records=prepared[start : start + RAW_BATCH],
+                    columns=AUDIT_ROW_COLUMNS,
                 )
 
 

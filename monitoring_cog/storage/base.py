@@ -18,6 +18,7 @@ from ..rollups import WriteBatch
 
 __all__ = (
     "AUDIT_COLUMNS",
+    "AUDIT_ROW_COLUMNS",
     "AuditQuery",
     "CommandTotals",
     "DayTotals",
@@ -33,6 +34,21 @@ AUDIT_COLUMNS = (
     " error_type, error_message, executed_at"
 )
 """The ``audit_logs`` columns :func:`audit_entry` reads, in its order (in every backend)."""
+AUDIT_ROW_COLUMNS = (
+    "guild_id",
+    "guild_name",
+    "user_id",
+    "username",
+    "command",
+    "parameters",
+    "duration",
+    "success",
+    "error_type",
+    "error_message",
+    "executed_at",
+)
+"""The ``audit_logs`` columns of an :data:`~monitoring_cog.rollups.AuditRow`, in its order: what
+the writer inserts."""
 
 
 @dataclass(frozen=True, slots=True)

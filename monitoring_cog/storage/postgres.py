@@ -34,6 +34,7 @@ from ..errors import DatabaseUnavailable, SchemaError
 from ..rollups import WriteBatch
 from .base import (
     AUDIT_COLUMNS,
+    AUDIT_ROW_COLUMNS,
     AuditQuery,
     CommandTotals,
     DayTotals,
@@ -70,21 +71,6 @@ _TABLES = (
     "schema_migrations",
 )
 """Every table of the schema (for :meth:`PostgresStorage.size_bytes`)."""
-
-_AUDIT_INSERT_COLUMNS = (
-    "guild_id",
-    "guild_name",
-    "user_id",
-    "username",
-    "command",
-    "parameters",
-    "duration",
-    "success",
-    "error_type",
-    "error_message",
-    "executed_at",
-)
-"""The columns of an audit row (:data:`monitoring_cog.rollups.AuditRow`), in its order."""
 
 _UNSTORABLE = (asyncpg.DataError, TypeError, ValueError)
 """What a batch holding values PostgreSQL refuses raises: NUL characters or lone surrogates in
@@ -665,7 +651,7 @@ async def _write(pool: asyncpg.Pool[asyncpg.Record], rows: _Rows, *, bulk: bool)
                 await _upsert(conn, _SERVERS, rows.servers, bulk=bulk)
             if rows.audit:
                 await conn.copy_records_to_table(
-                    "audit_logs", records=rows.audit, columns=_AUDIT_INSERT_COLUMNS
+                    "audit_logs", records=rows.audit, columns=AUDIT_ROW_COLUMNS
                 )
             for upsert, table_rows in rows.upserts():
                 if table_rows:
