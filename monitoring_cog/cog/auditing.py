@@ -129,11 +129,13 @@ def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, 
     return {option["name"]: option.get("value") for option in options}
 
 
-_HYBRID_APP = "__commands_is_hybrid_app_command__"
+_HybridApp = commands.hybrid.HybridAppCommand
+"""A hybrid command's app side. Its class marker attribute only exists from discord.py 2.4;
+the class itself is in every 2.x."""
 
 
 def _is_hybrid_app(command: Any) -> bool:
-    return bool(getattr(command, _HYBRID_APP, False))
+    return isinstance(command, _HybridApp)
 
 
 _ID_TEXTS = 4096
@@ -428,7 +430,7 @@ class CommandAuditor:
 
     def _completion_check(self, interaction: discord.Interaction[Any], command: Any) -> bool:
         # _is_hybrid_app inline: this runs for every app command.
-        if self.installed and not getattr(command, _HYBRID_APP, False):
+        if self.installed and not isinstance(command, _HybridApp):
             try:
                 self._record_interaction(interaction, command, None)
             except Exception as exc:
