@@ -3,27 +3,42 @@
 Where each kind of command is seen (discord.py 2.x):
 
 - Prefix and hybrid commands: the bot's ``before_invoke`` hook starts the clock, its
-  ``after_invoke`` hook records a success. A failure is recorded by the ``on_command_error``
-  listener, which has the error; checks, bad arguments and cooldowns fail before any hook runs
-  and are recorded there too, with a duration of 0.
+  ``after_invoke`` hook records a success (and notes when a failed command ended). A failure is
+  recorded as discord.py dispatches ``command_error``; checks, bad arguments and cooldowns fail
+  before any hook runs and are recorded there too, with a duration of 0. A failure whose error
+  escapes ``bot.invoke`` (a command's local error handler that re-raises: discord.py then
+  dispatches no ``command_error``) is recorded by the ``bot.invoke`` wrapper it escapes through.
 - Slash commands, subcommands and context menus: the tree's ``interaction_check`` starts the
-  clock (and records a check that returns False), the tree's ``on_error`` records a failure. A
-  success is recorded as discord.py dispatches ``app_command_completion``, by the check of a
-  standing ``bot.wait_for`` (see :meth:`CommandAuditor._watch_completions`). A hybrid command's
+  clock (and records a check that returns False), the tree's ``on_error`` records a failure, and
+  a success is recorded as discord.py dispatches ``app_command_completion``. A hybrid command's
   app side is skipped there, so a hybrid run is counted once, by the prefix path.
 
-The four hooks are single slots: the auditor chains to whatever the bot had set, and on
-uninstall restores it only if the slot still holds the auditor's own hook. Recording is a
-synchronous append to the buffer, inline in the hook that sees the outcome: none of it costs a
-listener task of its own (see ``benchmarks/hot_path.py``).
+Two kinds of place, and why both:
+
+- **Events** (``command_error``, ``app_command_completion``, ``interaction``) cannot be taken
+  away by the bot: they are watched by the checks of standing ``bot.wait_for`` calls, which
+  ``Client.dispatch`` calls inline with the event's arguments (no listener task per command),
+  registered when the cog loads. The checks record and return False, so the waits never end.
+- **Slots** (``bot.before_invoke``/``after_invoke``, ``tree.interaction_check``/``on_error``)
+  are single hooks the bot may refill at any time (an error-handler cog loaded later, a
+  ``setup_hook``): only they see a command's start, a refusing tree check or a slash failure.
+  Each is a :class:`~monitoring_cog.cog.hook_slots.HookSlot`, checked where the auditor always
+  passes before the slot is used (the ``bot.invoke`` wrapper for prefix commands, the
+  ``interaction`` event for app commands) and chained again in front of whatever the bot put
+  there. The bot's latest hook runs once, after ours; unload leaves it alone in its slot.
+
+Recording is a synchronous append to the buffer, inline in the hook that sees the outcome (see
+``benchmarks/hot_path.py``). Each run is marked recorded on its context or interaction, so a
+second pass through an older hook of ours (a bot hook that chained to it) records nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -31,8 +46,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..clock import Clock, SystemClock
-from ..privacy import REDACTED
 from ..records import DM_GUILD_ID, CommandRecord
+from .arguments import CommandShapes, context_arguments, interaction_arguments
+from .hook_slots import Hook, HookSlot
 
 if TYPE_CHECKING:
     from ..privacy import Privacy
@@ -41,17 +57,24 @@ if TYPE_CHECKING:
 __all__ = ("CommandAuditor",)
 
 _log = logging.getLogger(__name__)
-# discord.py's own logger for unhandled command errors, so a bot's logging set-up still applies.
-_discord_log = logging.getLogger("discord.ext.commands.bot")
+# discord.py's logger for app command errors nobody handled, so a bot's logging set-up applies.
+_tree_log = logging.getLogger("discord.app_commands.tree")
 
 _STARTED = "_monitoring_started"
-"""Attribute of a commands.Context, key of Interaction.extras: when the command started."""
+"""Attribute of a commands.Context, key of Interaction.extras: when the command started. Plain
+strings, so that a reloaded package (new module objects) still reads what the old one wrote."""
 _ENDED = "_monitoring_ended"
-_COMPLETION = "app_command_completion"
+_RECORDED = "_monitoring_recorded"
+"""Attribute of a commands.Context, key of Interaction.extras: the run has its record."""
 _APPLICATION_COMMAND = discord.InteractionType.application_command
 _MAX_ERROR = 1000
 
-Hook = Callable[..., Any]
+_HybridApp = commands.hybrid.HybridAppCommand
+"""A hybrid command's app side. Its class marker attribute only exists from discord.py 2.4;
+the class itself is in every 2.x."""
+_HYBRID = (commands.HybridCommand, commands.HybridGroup)
+_CALLBACK_RAISED = (app_commands.CommandInvokeError, commands.CommandInvokeError)
+"""Errors that mean the command's own code ran (and raised): only those runs have a duration."""
 
 
 def _error_message(error: BaseException) -> str:
@@ -72,66 +95,13 @@ def _root_error(error: BaseException) -> BaseException:
     return error
 
 
-_NO_ARGUMENTS = "{}"
-"""The parameters of a command that took none, already as the JSON text the writer stores."""
-
-
-def _ctx_parameters(
-    ctx: commands.Context[Any], ran: bool, privacy: Privacy
-) -> dict[str, Any] | str:
-    """The command's arguments by name (``ran``: it got as far as its before-invoke hook)."""
-    command = ctx.command
-    params: dict[str, Any] | None = None
-    if command is not None:
-        # ctx.args starts with the cog (for cog commands) and the context itself. Command.cog
-        # is a property: asked only when there is more than the context.
-        args = ctx.args
-        offset = 2 if len(args) > 1 and command.cog is not None else 1
-        if len(args) > offset:
-            params = dict(zip(command.clean_params, args[offset:], strict=False))
-            params.update(ctx.kwargs)
-        elif ctx.kwargs:
-            params = dict(ctx.kwargs)
-        if not ran and ctx.interaction is None:
-            # Failed before it ran (check, cooldown, bad argument): keep what the user typed
-            # too, since the arguments may not have been parsed, or not all of them.
-            raw = _raw_arguments(ctx)
-            if raw:
-                params = params if params is not None else {}
-                # The typed text holds every argument's value, named or not: if any parameter
-                # of the command is redacted, so is the whole text (the writer cannot tell).
-                sensitive = privacy.redacts and privacy.any_sensitive(command.clean_params)
-                params["_raw"] = REDACTED if sensitive else raw
-    return params if params is not None else _NO_ARGUMENTS
-
-
-def _raw_arguments(ctx: commands.Context[Any]) -> str:
-    text = ctx.message.content[len(ctx.prefix or "") :].lstrip()
-    for word in (*ctx.invoked_parents, ctx.invoked_with or ""):
-        if word and text.startswith(word):
-            text = text[len(word) :].lstrip()
-    return text.strip()
-
-
-def _interaction_parameters(interaction: discord.Interaction[Any]) -> dict[str, Any] | str:
-    """The options given by name."""
-    data: Any = interaction.data
-    if not data:
-        return _NO_ARGUMENTS
-    if "target_id" in data:  # Context menu.
-        return {"target_id": data["target_id"]}
-    options = data.get("options")
-    # Subcommand groups (type 2) and subcommands (type 1) nest the real options.
-    while options and options[0].get("type") in (1, 2):
-        options = options[0].get("options")
-    if not options:
-        return _NO_ARGUMENTS
-    return {option["name"]: option.get("value") for option in options}
-
-
-_HybridApp = commands.hybrid.HybridAppCommand
-"""A hybrid command's app side. Its class marker attribute only exists from discord.py 2.4;
-the class itself is in every 2.x."""
+def _callback_ran(error: BaseException | None) -> bool:
+    """Whether a run that ended with ``error`` got as far as the command's own code."""
+    if error is None or isinstance(error, _CALLBACK_RAISED):
+        return True
+    return isinstance(error, commands.HybridCommandError) and isinstance(
+        error.original, _CALLBACK_RAISED
+    )
 
 
 def _is_hybrid_app(command: Any) -> bool:
@@ -169,6 +139,9 @@ def _readers(clock: Clock) -> tuple[Callable[[], float], Callable[[], float]]:
     return clock.monotonic, clock.time
 
 
+_REFUSED = app_commands.CheckFailure("The bot's interaction check refused the command.")
+
+
 class CommandAuditor:
     """Installs the hooks that audit every command, and removes them again.
 
@@ -192,130 +165,176 @@ class CommandAuditor:
         self.unknown_commands = 0
         """Commands that did not exist (counted only; they carry no audit row)."""
         self.installed = False
-        self.owner: object | None = None
-        """The cog whose ``on_command_error`` listener feeds :meth:`on_command_error`."""
-        self._prev_before: Hook | None = None
-        self._prev_after: Hook | None = None
-        self._prev_check: Hook | None = None
-        self._prev_on_error: Hook | None = None
-        self._tree_had_check = False
-        self._check_admits_all = False
-        self._tree_had_on_error = False
-        self._watcher: asyncio.Task[None] | None = None
-        self._watching = False
         self._id_text = _IdText()
-        # Bound methods are created afresh on each access; keep one of each to compare slots.
-        self._before_hook: Hook = self._before_invoke
-        self._after_hook: Hook = self._after_invoke
-        self._check_hook: Hook = self._interaction_check
-        self._error_hook: Hook = self._tree_on_error
+        self._shapes = CommandShapes()
+        tree = bot.tree
+        self._before = HookSlot(bot, "_before_invoke", self._before_hook)
+        self._after = HookSlot(bot, "_after_invoke", self._after_hook)
+        self._invoke = HookSlot(bot, "invoke", self._invoke_hook)
+        self._check = HookSlot(tree, "interaction_check", self._check_hook)
+        self._on_error = HookSlot(tree, "on_error", self._error_hook)
+        self._slots = (self._before, self._after, self._invoke, self._check, self._on_error)
+        self._waiters: list[asyncio.Task[None]] = []
 
     # -- installation -------------------------------------------------------------------------
 
     def install(self) -> None:
-        """Chain into the bot's invoke hooks and the tree's check and error handler."""
+        """Take the hook slots and start watching the events (needs the bot's running loop)."""
         if self.installed:
             return
-        bot = self.bot
-        self._prev_before = bot._before_invoke
-        self._prev_after = bot._after_invoke
-        bot._before_invoke = self._before_hook
-        bot._after_invoke = self._after_hook
-        tree = bot.tree
-        self._tree_had_check = "interaction_check" in vars(tree)
-        self._tree_had_on_error = "on_error" in vars(tree)
-        self._prev_check = tree.interaction_check
-        # discord.py's own check admits everything; awaiting it would only cost a coroutine.
-        self._check_admits_all = not self._tree_had_check and (
-            type(tree).interaction_check is app_commands.CommandTree.interaction_check
-        )
-        self._prev_on_error = tree.on_error
-        tree.interaction_check = self._check_hook  # type: ignore[method-assign]
-        tree.on_error = self._error_hook  # type: ignore[method-assign]
         self.installed = True
+        for slot in self._slots:
+            slot.install()
+        loop = asyncio.get_running_loop()
+        watches: tuple[tuple[str, Callable[..., bool]], ...] = (
+            ("interaction", self._interaction_seen),
+            ("command_error", self._command_failed),
+            ("app_command_completion", self._app_command_completed),
+        )
+        for event, check in watches:
+            # Client.wait_for registers its check as it is called (the coroutine it returns only
+            # awaits the future), so the very next dispatch is seen, whatever runs first.
+            waiting = self.bot.wait_for(event, check=check)
+            self._waiters.append(
+                loop.create_task(
+                    self._keep_watching(event, check, waiting), name=f"monitoring_cog-{event}"
+                )
+            )
+
+    async def _keep_watching(
+        self, event: str, check: Callable[..., bool], waiting: Coroutine[Any, Any, Any]
+    ) -> None:
+        while True:
+            try:
+                await waiting
+            except asyncio.CancelledError:
+                raise  # Uninstalled (or the loop is shutting down): the check leaves with it.
+            except Exception:
+                # The checks never raise, nor return True; anything else is discord.py's.
+                _log.exception("monitoring: watching %s stopped; watching again", event)
+            if not self.installed:
+                return
+            waiting = self.bot.wait_for(event, check=check)
 
     def uninstall(self) -> None:
-        """Restore every hook that still holds ours; leave alone any the bot replaced since."""
+        """Give every slot back to the bot's latest hook; stop watching the events."""
         if not self.installed:
             return
-        bot = self.bot
-        if bot._before_invoke == self._before_hook:
-            bot._before_invoke = self._prev_before
-        else:
-            _log.warning("monitoring: bot.before_invoke was replaced while loaded; left as is")
-        if bot._after_invoke == self._after_hook:
-            bot._after_invoke = self._prev_after
-        else:
-            _log.warning("monitoring: bot.after_invoke was replaced while loaded; left as is")
-        tree = bot.tree
-        self._restore(
-            tree, "interaction_check", self._check_hook, self._prev_check, self._tree_had_check
-        )
-        self._restore(
-            tree, "on_error", self._error_hook, self._prev_on_error, self._tree_had_on_error
-        )
         self.installed = False
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            # Cancelling its future takes the check out of the bot's waiters at the next dispatch;
-            # until then it sees installed False and records nothing.
-            watcher.cancel()
+        for slot in reversed(self._slots):
+            slot.restore()
+        waiters, self._waiters = self._waiters, []
+        for task in waiters:
+            # Cancelling its future takes the check out of the bot's waiters at the event's next
+            # dispatch; until then it sees installed False and records nothing.
+            task.cancel()
 
-    @staticmethod
-    def _restore(tree: Any, name: str, ours: Hook, previous: Hook | None, had: bool) -> None:
-        if vars(tree).get(name) != ours:
-            _log.warning("monitoring: tree.%s was replaced while loaded; left as is", name)
-        elif had:
-            setattr(tree, name, previous)
-        else:
-            delattr(tree, name)  # Back to the class's own method.
+    def _ensure_slots(self) -> None:
+        for slot in self._slots:
+            slot.ensure()
 
     # -- prefix and hybrid commands ----------------------------------------------------------
 
-    async def _before_invoke(self, ctx: commands.Context[Any]) -> None:
-        setattr(ctx, _STARTED, self._monotonic())
-        if self._prev_before is not None:
-            await self._prev_before(ctx)
+    def _invoke_hook(self, invoke: Hook) -> Hook:
+        auditor = self
+        before, after = self._before, self._after
 
-    async def _after_invoke(self, ctx: commands.Context[Any]) -> None:
-        try:
-            if ctx.command_failed:
-                # The error arrives later at on_command_error; remember when the command ended.
-                setattr(ctx, _ENDED, self._monotonic())
-            else:
-                self._record_context(ctx, None, self._monotonic())
-        except Exception as exc:
-            self._internal_error("after_invoke", exc)
-        if self._prev_after is not None:
-            await self._prev_after(ctx)
+        async def monitored_invoke(ctx: commands.Context[Any], /) -> None:
+            if auditor.installed:
+                # Before the command's hooks are called: a slot refilled since the last command
+                # has ours in front again in time for this one.
+                before.ensure()
+                after.ensure()
+            try:
+                await invoke(ctx)
+            except Exception as error:
+                # Only an error handler that raised gets here; discord.py dispatched nothing.
+                auditor._escaped(ctx, error)
+                raise
 
-    def on_command_error(self, ctx: commands.Context[Any], error: commands.CommandError) -> None:
-        """Record a failed prefix or hybrid command (called by the cog's listener)."""
+        return monitored_invoke
+
+    def _before_hook(self, previous: Hook | None) -> Hook:
+        auditor = self
+        monotonic = self._monotonic
+
+        async def before_invoke(ctx: commands.Context[Any], /) -> None:
+            # A group's subcommand is a second call with the same context: the run started at
+            # the first.
+            if auditor.installed and getattr(ctx, _STARTED, None) is None:
+                setattr(ctx, _STARTED, monotonic())
+            if previous is not None:
+                await previous(ctx)
+
+        return before_invoke
+
+    def _after_hook(self, previous: Hook | None) -> Hook:
+        auditor = self
+        monotonic = self._monotonic
+
+        async def after_invoke(ctx: commands.Context[Any], /) -> None:
+            if auditor.installed:
+                try:
+                    if ctx.command_failed:
+                        # The error arrives later, at command_error; remember when it ended.
+                        if getattr(ctx, _ENDED, None) is None:
+                            setattr(ctx, _ENDED, monotonic())
+                    else:
+                        subcommand = ctx.invoked_subcommand
+                        # A group that ran before its subcommand: the run is the subcommand's.
+                        if subcommand is None or subcommand is ctx.command:
+                            auditor._record_context(ctx, None, monotonic())
+                except Exception as exc:
+                    auditor._internal_error("after_invoke", exc)
+            if previous is not None:
+                await previous(ctx)
+
+        return after_invoke
+
+    def _command_failed(self, ctx: commands.Context[Any], error: BaseException) -> bool:
+        """The ``command_error`` watch: record a failed prefix or hybrid command."""
+        if self.installed:
+            try:
+                if isinstance(error, commands.CommandNotFound):
+                    self.unknown_commands += 1
+                else:
+                    self._record_context(ctx, error, getattr(ctx, _ENDED, None))
+            except Exception as exc:
+                self._internal_error("command_error", exc)
+        return False  # Never: the wait must go on.
+
+    def _escaped(self, ctx: commands.Context[Any], error: Exception) -> None:
+        if not self.installed or ctx.command is None or getattr(ctx, _RECORDED, False):
+            return
         try:
-            if isinstance(error, commands.CommandNotFound):
-                self.unknown_commands += 1
-            else:
-                ended = getattr(ctx, _ENDED, None) or self._monotonic()
-                self._record_context(ctx, error, ended)
+            self._record_context(ctx, error, getattr(ctx, _ENDED, None))
         except Exception as exc:
-            self._internal_error("on_command_error", exc)
-        self._log_if_unhandled(ctx, error)
+            self._internal_error("invoke", exc)
 
     def _record_context(
-        self, ctx: commands.Context[Any], error: BaseException | None, ended: float
+        self, ctx: commands.Context[Any], error: BaseException | None, ended: float | None
     ) -> None:
         # Runs inline in every command's after_invoke: plain comparisons rather than max(), a
         # record made from one tuple, no dict for a command without arguments. Each allocation
         # a command makes also brings the next garbage collection nearer.
+        if getattr(ctx, _RECORDED, False):
+            return
+        setattr(ctx, _RECORDED, True)
+        interaction = ctx.interaction
+        if interaction is not None:  # A hybrid command run as a slash command.
+            interaction.extras[_RECORDED] = True
+        now = self._monotonic()
+        if ended is None:
+            ended = now
         started = getattr(ctx, _STARTED, None)
         if started is None:
             duration = since_start = 0.0
         else:
             elapsed = ended - started
             duration = elapsed if elapsed > 0.0 else 0.0
-            # A failure is recorded when its error reaches the listener, after the command
-            # ended: date it from its start, not from now.
-            since_start = elapsed if error is None else self._monotonic() - started
+            # A failure is recorded when its error reaches the watch, after the command ended:
+            # date it from its start, not from now.
+            since_start = now - started
         # Context.guild and .author are shorthands for the message's, via a cached property.
         message = ctx.message
         guild = message.guild
@@ -346,7 +365,7 @@ class CommandAuditor:
                     id_text[author.id],
                     str(author),
                     name,
-                    _ctx_parameters(ctx, started is not None, self.privacy),
+                    context_arguments(ctx, started is not None, self.privacy, self._shapes),
                     duration,
                     not failed,
                     error_type,
@@ -357,78 +376,85 @@ class CommandAuditor:
         )
         self.perf.record_metric("command", name, duration, failed=failed)
 
-    def _log_if_unhandled(self, ctx: commands.Context[Any], error: BaseException) -> None:
-        """Log as discord.py would have, had our listener not silenced its default handler."""
-        bot = self.bot
-        handler = bot.on_command_error
-        if getattr(handler, "__func__", None) is not commands.Bot.on_command_error:
-            return  # The bot has its own handler (subclass or @bot.event); discord.py calls it.
-        listeners = bot.extra_events.get("on_command_error", [])
-        if any(getattr(listener, "__self__", None) is not self.owner for listener in listeners):
-            return  # Another listener handles errors.
-        command = ctx.command
-        if command is not None and command.has_error_handler():
-            return
-        cog = ctx.cog
-        if cog is not None and cog.has_error_handler():
-            return
-        _discord_log.error(
-            "Ignoring exception in command %s",
-            command,
-            exc_info=(type(error), error, error.__traceback__),
-        )
-
     # -- slash commands, subcommands, context menus -------------------------------------------
 
-    async def _interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        is_command = interaction.type is _APPLICATION_COMMAND
-        if is_command:
-            interaction.extras[_STARTED] = self._monotonic()
-            if not self._watching:
-                await self._watch_completions()
-        if self._check_admits_all:
-            return True
-        assert self._prev_check is not None
-        allowed = bool(await self._prev_check(interaction))
-        if not allowed and is_command:
-            try:
-                self._record_interaction(
-                    interaction,
-                    interaction.command,
-                    app_commands.CheckFailure("The bot's interaction check refused the command."),
-                )
-            except Exception as exc:
-                self._internal_error("interaction_check", exc)
-        return allowed
+    def _interaction_seen(self, interaction: discord.Interaction[Any]) -> bool:
+        """The ``interaction`` watch: dispatched as the tree's task for it is made, not yet run.
 
-    async def _watch_completions(self) -> None:
-        """Start recording successes as discord.py dispatches ``app_command_completion``.
-
-        A success has no hook of its own: discord.py only dispatches the event. A listener would
-        cost a task per command; instead a standing ``bot.wait_for`` holds a check that
-        ``Client.dispatch`` calls inline with the event's arguments. The check records and
-        returns False, so the wait never ends. It is started from the first app command (the
-        bot's loop is running by then) and this awaits one loop turn, in which the waiting task
-        registers its check, so that command's completion is seen too.
+        Every slot an app command (or a hybrid command run as one) passes through is checked
+        here, so a hook the bot set since is chained before the command sees it.
         """
-        if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.get_running_loop().create_task(
-                self._completions(), name="monitoring_cog-app-command-completions"
-            )
-        await asyncio.sleep(0)
+        if self.installed and interaction.type is _APPLICATION_COMMAND:
+            try:
+                self._ensure_slots()
+            except Exception as exc:
+                self._internal_error("interaction", exc)
+        return False
 
-    async def _completions(self) -> None:
-        self._watching = True
-        try:
-            await self.bot.wait_for(_COMPLETION, check=self._completion_check)
-        except Exception:
-            # The check never raises; anything else is discord.py's, and the next app command
-            # starts a new watcher.
-            _log.exception("monitoring: watching app command completions stopped")
-        finally:
-            self._watching = False
+    def _check_hook(self, previous: Hook) -> Hook:
+        auditor = self
+        monotonic = self._monotonic
+        # discord.py's own check admits everything; awaiting it would only cost a coroutine.
+        default = app_commands.CommandTree.interaction_check
+        admits_all = getattr(previous, "__func__", None) is default
 
-    def _completion_check(self, interaction: discord.Interaction[Any], command: Any) -> bool:
+        async def interaction_check(interaction: discord.Interaction[Any], /) -> bool:
+            is_command = interaction.type is _APPLICATION_COMMAND and auditor.installed
+            if is_command:
+                extras = interaction.extras
+                if _STARTED not in extras:
+                    extras[_STARTED] = monotonic()
+                    auditor._watch_hybrid(interaction)
+            if admits_all:
+                return True
+            allowed = bool(await previous(interaction))
+            if not allowed and is_command:
+                try:
+                    auditor._record_interaction(interaction, interaction.command, _REFUSED)
+                except Exception as exc:
+                    auditor._internal_error("interaction_check", exc)
+            return allowed
+
+        return interaction_check
+
+    def _watch_hybrid(self, interaction: discord.Interaction[Any]) -> None:
+        """Watch the task of a hybrid command run as a slash command for an escaping error.
+
+        Its failures reach ``command_error`` like a prefix run's, except when the command's
+        local error handler re-raises: the error then leaves the tree's task unhandled, and only
+        the task's end shows it.
+        """
+        data: Any = interaction.data
+        name = data.get("name") if data else None
+        if isinstance(self.bot.all_commands.get(name), _HYBRID):  # type: ignore[arg-type]
+            task = asyncio.current_task()
+            if task is not None:
+                task.add_done_callback(functools.partial(self._hybrid_task_done, interaction))
+
+    def _hybrid_task_done(
+        self, interaction: discord.Interaction[Any], task: asyncio.Task[Any]
+    ) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            return
+        # Taking the exception stops asyncio reporting it when the task is collected: report
+        # it as the tree reports an error nobody handled.
+        data: Any = interaction.data or {}
+        _tree_log.error(
+            "Ignoring exception in command %r",
+            data.get("name"),
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        if self.installed and not interaction.extras.get(_RECORDED):
+            try:
+                self._record_interaction(interaction, interaction.command, error)
+            except Exception as exc:
+                self._internal_error("hybrid task", exc)
+
+    def _app_command_completed(self, interaction: discord.Interaction[Any], command: Any) -> bool:
+        """The ``app_command_completion`` watch: record a successful slash command."""
         # _is_hybrid_app inline: this runs for every app command.
         if self.installed and not isinstance(command, _HybridApp):
             try:
@@ -437,47 +463,47 @@ class CommandAuditor:
                 self._internal_error("app_command_completion", exc)
         return False  # Never: the wait must go on.
 
-    def on_app_command_completion(
-        self, interaction: discord.Interaction[Any], command: Any
-    ) -> None:
-        """Record a successful slash command or context menu seen by a listener.
+    def _error_hook(self, previous: Hook) -> Hook:
+        auditor = self
 
-        Nothing to do while successes are recorded inline (see :meth:`_watch_completions`),
-        which is from the first app command on; a listener calling this is then redundant.
-        """
-        if self._watching or _is_hybrid_app(command):
-            return
-        try:
-            self._record_interaction(interaction, command, None)
-        except Exception as exc:
-            self._internal_error("app_command_completion", exc)
+        async def on_error(
+            interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
+        ) -> None:
+            if auditor.installed:
+                try:
+                    if isinstance(error, app_commands.CommandNotFound):
+                        extras = interaction.extras
+                        if not extras.get(_RECORDED):
+                            extras[_RECORDED] = True
+                            auditor.unknown_commands += 1
+                    else:
+                        command = interaction.command
+                        if not _is_hybrid_app(command):
+                            auditor._record_interaction(interaction, command, error)
+                except Exception as exc:
+                    auditor._internal_error("tree.on_error", exc)
+            await previous(interaction, error)
 
-    async def _tree_on_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
-    ) -> None:
-        try:
-            if isinstance(error, app_commands.CommandNotFound):
-                self.unknown_commands += 1
-            else:
-                command = interaction.command
-                if not _is_hybrid_app(command):
-                    self._record_interaction(interaction, command, error)
-        except Exception as exc:
-            self._internal_error("tree.on_error", exc)
-        assert self._prev_on_error is not None
-        await self._prev_on_error(interaction, error)
+        return on_error
 
     def _record_interaction(
         self, interaction: discord.Interaction[Any], command: Any, error: BaseException | None
     ) -> None:
         # Runs inline for every app command: see _record_context.
-        now = self._monotonic()
-        started = interaction.extras.get(_STARTED)
+        extras = interaction.extras
+        if extras.get(_RECORDED):
+            return
+        extras[_RECORDED] = True
+        started = extras.get(_STARTED)
         if started is None:
-            duration = 0.0
+            elapsed = 0.0
         else:
-            elapsed = now - started
-            duration = elapsed if elapsed > 0.0 else 0.0
+            elapsed = self._monotonic() - started
+            if elapsed < 0.0:
+                elapsed = 0.0
+        # As for prefix commands, a run refused before the command's code ran (a check, a
+        # transformer) took no time of its own.
+        duration = elapsed if error is None or _callback_ran(error) else 0.0
         user = interaction.user
         guild_id = interaction.guild_id
         guild = interaction.guild
@@ -509,12 +535,12 @@ class CommandAuditor:
                     id_text[user.id],
                     str(user),
                     name,
-                    _interaction_parameters(interaction),
+                    interaction_arguments(interaction),
                     duration,
                     not failed,
                     error_type,
                     error_message,
-                    self._time() - duration,
+                    self._time() - elapsed,
                 ),
             )
         )

@@ -107,7 +107,6 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             self.db, process=process, make_current=False
         )
         self.auditor = CommandAuditor(bot, self.system)
-        self.auditor.owner = self
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self._previous_system: MonitoringSystem | None = None
         self.metrics_server: MetricsServer | None = None
@@ -134,6 +133,11 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         and their writes are retried; ``/health`` reports the database unhealthy meanwhile. A
         schema newer than this code still fails the load.
         """
+        # Hooked in first: records queue while the database opens, so a command that ends
+        # meanwhile (one that reloads this extension, say) is not missed.
+        self.auditor.install()
+        self._previous_system = peek_current_system()
+        set_current_system(self.system)
         try:
             await self.db.connect()
         except DatabaseUnavailable as exc:
@@ -142,9 +146,12 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 "database unhealthy until it can be opened",
                 exc,
             )
-        self._previous_system = peek_current_system()
-        set_current_system(self.system)
-        self.auditor.install()
+        except BaseException:
+            # The load fails (a schema newer than this code): leave the bot as it was.
+            self.auditor.uninstall()
+            if peek_current_system() is self.system:
+                set_current_system(self._previous_system)
+            raise
         if self.bot.is_ready():  # Loaded after start-up: on_ready has been and gone.
             for guild in self.bot.guilds:
                 self._register(guild)
@@ -207,12 +214,6 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 _log.exception("monitoring: could not stop the metrics endpoint cleanly")
 
     # -- listeners ----------------------------------------------------------------------------
-
-    @commands.Cog.listener()
-    async def on_command_error(
-        self, ctx: commands.Context[Any], error: commands.CommandError
-    ) -> None:
-        self.auditor.on_command_error(ctx, error)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 
 import discord
 import discord.ext.test as dpytest
-from discord import app_commands
 from discord.ext import commands
 from discord.ext.test.factories import make_id
 from discord.webhook.async_ import AsyncWebhookAdapter
@@ -259,13 +258,30 @@ async def settle() -> None:
     await dpytest.run_all_events()
 
 
+_INVOKER = "CommandTree-invoker"
+"""The name discord.py gives the task that runs an app command."""
+
+
 async def invoke(bot: commands.Bot, interaction: discord.Interaction[Any]) -> None:
-    """Run an interaction through the tree exactly as discord.py's gateway handler does."""
-    try:
-        await bot.tree._call(interaction)
-    except app_commands.AppCommandError as error:
-        await bot.tree._dispatch_error(interaction, error)
+    """Run an interaction exactly as discord.py's gateway handler does, and wait for its end.
+
+    ``ConnectionState.parse_interaction_create`` hands an application command (or autocomplete)
+    to the tree, which starts a task for it, then dispatches the ``interaction`` event. An
+    exception that escapes the tree's task (an error no handler took) is re-raised here.
+    """
+    state = bot._connection
+    tree = state._command_tree
+    assert tree is bot.tree, "harness.configure(bot) links dpytest's state to the bot's tree"
+    before = asyncio.all_tasks()
+    tree._from_interaction(interaction)
+    state.dispatch("interaction", interaction)
+    started = [t for t in asyncio.all_tasks() - before if t.get_name() == _INVOKER]
+    assert len(started) == 1, started
+    (task,) = started
+    await asyncio.wait({task})
     await settle()
+    if task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
 
 
 async def run_command(bot: commands.Bot, name: str, **kwargs: Any) -> discord.Interaction[Any]:

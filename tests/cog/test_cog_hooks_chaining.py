@@ -283,7 +283,7 @@ async def test_unhandled_errors_are_still_logged_as_discord_py_does(
     await dpytest.message("!boom")
     (before,) = ignoring_records(caplog)
 
-    # With the cog (whose listener silences that default handler): still logged, once.
+    # With the cog: still logged, once (it watches errors without a listener of its own).
     await harness.load(bot)
     caplog.clear()
     await dpytest.message("!boom")
@@ -330,8 +330,9 @@ async def test_errors_with_a_command_error_handler_are_not_logged(
 
 
 async def test_hooks_replaced_while_loaded_are_left_alone_on_unload(
-    monitored: Monitored, caplog: pytest.LogCaptureFixture
+    monitored: Monitored,
 ) -> None:
+    # Set after the cog loaded and never run: unload still leaves the bot's latest in place.
     bot = monitored.bot
 
     async def new_before(ctx: commands.Context[Any]) -> None: ...
@@ -356,8 +357,6 @@ async def test_hooks_replaced_while_loaded_are_left_alone_on_unload(
     assert bot._after_invoke is new_after
     assert bot.tree.interaction_check is new_check
     assert bot.tree.on_error is new_on_error
-    warnings = [r.getMessage() for r in caplog.records if "replaced while loaded" in r.getMessage()]
-    assert len(warnings) == 4
 
 
 async def test_load_unload_load_leaves_one_set_of_hooks(harness: Harness, responses: Any) -> None:
