@@ -259,6 +259,20 @@ class PerformanceMonitor:
         buffers, ``bottlenecks`` lists the current ones. ``guild_id`` None covers all guilds.
         Returns ``{}`` on error.
         """
+        return await self.fetch_performance_stats(guild_id, days)
+
+    async def fetch_performance_stats(
+        self, guild_id: str | int | None = None, days: int = 7
+    ) -> dict[str, Any]:
+        """As :meth:`get_performance_stats`, but raises what went wrong instead of returning ``{}``.
+
+        Raises
+        ------
+        DatabaseUnavailable
+            The database cannot be opened or read.
+        ValueError
+            ``days`` is below 1.
+        """
         if days < 1:
             raise ValueError(f"days must be >= 1, got {days}")
         await self.db.flush()

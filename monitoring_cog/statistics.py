@@ -80,6 +80,22 @@ class StatisticsCollector:
         self, guild_id: str | int | None, days: int, period: str = "custom"
     ) -> dict[str, Any]:
         """A report over the ``days`` UTC days ending today; ``guild_id`` None for all guilds."""
+        return await self.fetch_report(guild_id, days, period)
+
+    async def fetch_report(
+        self, guild_id: str | int | None, days: int, period: str = "custom"
+    ) -> dict[str, Any]:
+        """As :meth:`generate_report`, but raises what went wrong instead of returning ``{}``.
+
+        For callers that tell their user why there is no report (``/stats``).
+
+        Raises
+        ------
+        DatabaseUnavailable
+            The database cannot be opened or read.
+        ValueError
+            ``days`` is below 1.
+        """
         if days < 1:
             raise ValueError(f"days must be >= 1, got {days}")
         await self.db.flush()

@@ -23,6 +23,7 @@ from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..health import ProcessSampler
 from ..records import GuildRecord
+from ..statistics import PERIODS
 from ..system import (
     MonitoringSystem,
     create_monitoring_system,
@@ -32,6 +33,7 @@ from ..system import (
 from .alerts import StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
+from .error_replies import error_reply
 
 if TYPE_CHECKING:
     from ..metrics.server import MetricsServer
@@ -282,6 +284,25 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     # -- slash commands -----------------------------------------------------------------------
 
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """Answer a refused or failed ``/health`` or ``/stats`` privately, saying why.
+
+        The failure is still recorded (by the tree's error handler, which runs after this) and
+        still reaches the bot's own error handling.
+        """
+        command = interaction.command
+        name = command.qualified_name if command is not None else "command"
+        text = error_reply(name, error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as exc:
+            _log.warning("monitoring: could not tell the member why /%s failed: %s", name, exc)
+
     async def _respond(self, interaction: discord.Interaction[Any], embed: discord.Embed) -> None:
         await interaction.followup.send(embed=embed, ephemeral=self.config.cog.ephemeral)
 
@@ -299,12 +320,9 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     async def _report(self, interaction: discord.Interaction[Any], period: str) -> None:
         await self._defer(interaction)
-        collector = self.system.stats_collector
-        guild_id = str(interaction.guild_id)
-        if period == "weekly":
-            report = await collector.generate_weekly_report(guild_id)
-        else:
-            report = await collector.generate_monthly_report(guild_id)
+        report = await self.system.stats_collector.fetch_report(
+            str(interaction.guild_id), PERIODS[period], period
+        )
         name = interaction.guild.name if interaction.guild else None
         await self._respond(interaction, report_embed(report, name))
 
@@ -331,7 +349,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
     ) -> None:
         """Per command: runs, p50/p95/p99 latency and error rate, slowest first."""
         await self._defer(interaction)
-        stats = await self.system.perf_monitor.get_performance_stats(
+        stats = await self.system.perf_monitor.fetch_performance_stats(
             str(interaction.guild_id), days
         )
         await self._respond(interaction, performance_embed(stats))

@@ -27,6 +27,7 @@ AUTOCOMPLETE = 4
 CHAT_INPUT = 1
 USER_MENU = 2
 MESSAGE_MENU = 3
+CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
 EPHEMERAL = 64
 
@@ -111,6 +112,12 @@ class Sent:
             return list((self.payload.get("data") or {}).get("embeds", []))
         return list(self.payload.get("embeds", []))
 
+    @property
+    def content(self) -> str | None:
+        if self.kind == "response":
+            return (self.payload.get("data") or {}).get("content")
+        return self.payload.get("content")
+
 
 @dataclass
 class Responses:
@@ -120,6 +127,14 @@ class Responses:
 
     def clear(self) -> None:
         self.sent.clear()
+
+    def refusal(self) -> str:
+        """The text of the one private message that answered an interaction at once."""
+        (sent,) = self.sent
+        assert (sent.kind, sent.type) == ("response", CHANNEL_MESSAGE), sent
+        assert sent.flags & EPHEMERAL, "a refusal is private"
+        assert sent.content
+        return sent.content
 
     @property
     def embeds(self) -> list[dict[str, Any]]:

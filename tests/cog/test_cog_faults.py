@@ -18,7 +18,14 @@ import discord.ext.test as dpytest
 import pytest
 from db_support import exclusive_lock
 from harness import UNLOAD_BOUND, Harness, fresh_rows
-from interactions import MANAGE_GUILD, Responses, run_command
+from interactions import (
+    DEFERRED_CHANNEL_MESSAGE,
+    EPHEMERAL,
+    MANAGE_GUILD,
+    Responses,
+    run_command,
+    subcommand,
+)
 
 from monitoring_cog import Database, MonitoringConfig
 from monitoring_cog.cog import MonitoringCog
@@ -163,3 +170,35 @@ async def test_unload_with_the_database_locked_throughout_counts_what_it_loses(
     assert await fresh_rows(harness.db_path) == []
     messages = [r.getMessage() for r in caplog.records]
     assert any("5 records that could not be written" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("period", ["weekly", "monthly", "performance"])
+async def test_stats_with_the_database_down_answers_privately_with_the_reason(
+    harness: Harness, responses: Responses, period: str
+) -> None:
+    write_garbage(harness.db_path)
+    cog = await load(harness)
+
+    await run_command(cog.bot, "stats", options=[subcommand(period)])
+
+    # Deferred first (reports may take a while), then told why: no figures that are not there.
+    defer, answer = responses.sent
+    assert (defer.kind, defer.type) == ("response", DEFERRED_CHANNEL_MESSAGE)
+    assert (answer.kind, answer.embeds) == ("followup", [])
+    assert answer.flags & EPHEMERAL
+    assert answer.content is not None
+    assert answer.content.startswith(f"/stats {period} could not answer: DatabaseUnavailable: ")
+    assert str(harness.db_path) in answer.content
+
+    # Still audited, as a failure, once the database is back.
+    restored = harness.tmp_path / "restored.db"
+    async with Database(restored, config=MonitoringConfig()) as db:
+        await db.connect()
+    os.replace(restored, harness.db_path)
+    await wait_until(lambda: cog.db.recorder.written == 1, "the record to be written")
+    (row,) = await fresh_rows(harness.db_path)
+    assert (row["command"], row["success"], row["error_type"]) == (
+        f"stats {period}",
+        False,
+        "DatabaseUnavailable",
+    )

@@ -57,7 +57,8 @@ async def test_health_is_refused_without_manage_server(
 ) -> None:
     await run_command(monitored.bot, "health")
 
-    assert responses.sent == []
+    # Told why, privately, at once: never Discord's "The application did not respond".
+    assert responses.refusal() == "You need Manage Server to use /health."
     (row,) = await monitored.rows()
     assert (row["command"], row["success"]) == ("health", False)
     assert row["error_type"] == "MissingPermissions"
@@ -288,7 +289,7 @@ async def test_stats_in_a_dm_is_refused(
 ) -> None:
     await run_command(monitored.bot, "stats", in_guild=False, **stats(period))
 
-    assert responses.sent == []
+    assert responses.refusal() == f"/stats {period} only works in a server."
     (row,) = await monitored.rows()
     assert row["command"] == f"stats {period}"
     assert (row["guild_id"], row["success"]) == ("dm", False)
@@ -303,7 +304,8 @@ async def test_stats_permission_is_enforced(monitored: Monitored, responses: Res
     assert group.default_permissions == discord.Permissions(manage_guild=True)
 
     await run_command(monitored.bot, "stats", **stats("weekly"))
-    assert responses.sent == []
+    assert responses.refusal() == "You need Manage Server to use /stats weekly."
+    responses.clear()
     await run_command(monitored.bot, "stats", permissions=MANAGE_GUILD, **stats("weekly"))
     assert answered(responses)["title"] == "Weekly statistics for Test Guild 0"
 
@@ -320,7 +322,7 @@ async def test_stats_in_a_dm_is_refused_as_such_even_with_a_permission_set(
 ) -> None:
     await run_command(monitored.bot, "stats", in_guild=False, **stats("weekly"))
 
-    assert responses.sent == []
+    assert responses.refusal() == "/stats weekly only works in a server."
     (row,) = await monitored.rows()
     # Not "missing Manage Server": in a DM the reason is that it is a DM.
     assert row["error_type"] == "NoPrivateMessage"
