@@ -4,24 +4,28 @@ It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor`
 audited through discord.py's hooks), a background health check that alerts a channel when the
 overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
 ``/health`` and ``/stats`` slash commands.
+
+The background loops are :class:`~monitoring_cog.periodic.PeriodicTask` schedules on the event
+loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock, which
+a system clock stepped back silences for as long, and stepped forward runs back to back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from ..config import MonitoringConfig, load_config
 from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..health import ProcessSampler
+from ..periodic import periodic
 from ..records import GuildRecord
 from ..system import (
     MonitoringSystem,
@@ -161,13 +165,10 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         """Unhook, stop the background loops, and write every queued record before returning."""
         self.auditor.uninstall()
         await self._stop_metrics()
-        # A prune cut short loses nothing: each batch is its own transaction.
+        # Cancelled and awaited: nothing of the cog runs once unload returns. A prune cut short
+        # loses nothing: each batch is its own transaction.
         for loop in (self.health_loop, self.prune_loop):
-            loop.cancel()
-            task = loop.get_task()
-            if task is not None and not task.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await loop.stop()
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
         try:
@@ -233,7 +234,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     # -- background health checks -------------------------------------------------------------
 
-    @tasks.loop(seconds=300)
+    @periodic(seconds=300)
     async def health_loop(self) -> None:
         """Run the full health check; post an alert when the overall status changes."""
         report = await self.system.health_check.get_full_health_report()
@@ -263,7 +264,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     # -- background pruning of the audit log ---------------------------------------------------
 
-    @tasks.loop(seconds=3600)
+    @periodic(seconds=3600)
     async def prune_loop(self) -> None:
         """Delete audit rows older than ``retention.audit_days`` (rollups, so reports, stay).
 
