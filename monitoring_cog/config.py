@@ -284,6 +284,9 @@ class CogConfig:
     """Channel that receives an embed when the overall health status changes; 0 for none."""
     alert_recovery_checks: int = 2
     """Consecutive better checks needed before a recovery is announced (worsening is immediate)."""
+    alert_min_interval: float = 60.0
+    """Seconds at least between two alerts posted. A change within them is held back, logged, and
+    the latest status goes out at the first check after they have passed."""
     ephemeral: bool = True
     """Whether /health and /stats answers are visible only to the member who asked."""
     health_permission: str = "manage_guild"
@@ -303,6 +306,12 @@ class CogConfig:
             "cog.alert_recovery_checks",
             "an integer >= 1",
             self.alert_recovery_checks,
+        )
+        _require(
+            self.alert_min_interval > 0,
+            "cog.alert_min_interval",
+            "a number of seconds > 0",
+            self.alert_min_interval,
         )
         for key in ("health_permission", "stats_permission"):
             value = getattr(self, key)

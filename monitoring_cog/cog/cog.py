@@ -33,7 +33,7 @@ from ..system import (
     peek_current_system,
     set_current_system,
 )
-from .alerts import StatusAlerter
+from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
 
@@ -113,6 +113,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.auditor = CommandAuditor(bot, self.system)
         self.auditor.owner = self
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
+        self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
         self.metrics_server: MetricsServer | None = None
         """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
@@ -236,14 +237,40 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     @periodic(seconds=300)
     async def health_loop(self) -> None:
-        """Run the full health check; post an alert when the overall status changes."""
+        """Run the full health check; post an alert when the overall status changes.
+
+        Alerts go out at most once per ``cog.alert_min_interval``; a change within it is logged
+        and held, and the latest status is posted at the first check after it.
+        """
         report = await self.system.health_check.get_full_health_report()
         change = self.alerter.observe(str(report.get("overall_status", "unhealthy")))
-        if change is None:
-            return
-        log = _log.warning if change.current != "healthy" else _log.info
-        log("monitoring: health changed from %s to %s", change.previous, change.current)
-        await self._send_alert(alert_embed(change.previous, change.current, report))
+        if change is not None:
+            log = _log.warning if change.current != "healthy" else _log.info
+            log("monitoring: health changed from %s to %s", change.previous, change.current)
+        throttle = self.alert_throttle
+        now = self.db.clock.monotonic()
+        alert = throttle.offer(change, now)
+        if alert is not None:
+            embed = alert_embed(
+                alert.previous, alert.current, report, changes=alert.changes, path=alert.path
+            )
+            await self._send_alert(embed)
+        elif change is not None:
+            allowed = throttle.next_allowed()
+            if allowed is not None and now < allowed:
+                _log.info(
+                    "monitoring: alert held back (%d change(s) since the last one, at most one "
+                    "alert per %g s: cog.alert_min_interval); the latest status goes out at the "
+                    "first check in %.0f s or later",
+                    throttle.held,
+                    throttle.min_interval,
+                    allowed - now,
+                )
+            else:
+                _log.info(
+                    "monitoring: health is back to %s, the status last alerted; no alert",
+                    throttle.posted,
+                )
 
     @health_loop.before_loop
     async def _before_health_loop(self) -> None:
