@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..config import MonitoringConfig, load_config
+from ..cpu import SAMPLES_PER_WINDOW
 from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..health import ProcessSampler
@@ -153,6 +154,10 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         if self.bot.is_ready():  # Loaded after start-up: on_ready has been and gone.
             for guild in self.bot.guilds:
                 self._register(guild)
+        self.cpu_sample_loop.change_interval(
+            seconds=self.config.health.cpu_window / SAMPLES_PER_WINDOW
+        )
+        self.cpu_sample_loop.start()
         self.health_loop.change_interval(seconds=self.config.health.check_interval)
         self.health_loop.start()
         if self.config.retention.audit_days > 0:  # 0 keeps audit rows forever.
@@ -168,7 +173,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         await self._stop_metrics()
         # Cancelled and awaited: nothing of the cog runs once unload returns. A prune cut short
         # loses nothing: each batch is its own transaction.
-        for loop in (self.health_loop, self.prune_loop):
+        for loop in (self.health_loop, self.prune_loop, self.cpu_sample_loop):
             await loop.stop()
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
@@ -306,6 +311,17 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
     async def _before_prune_loop(self) -> None:
         await self.bot.wait_until_ready()
         await asyncio.sleep(min(PRUNE_START_DELAY, self.config.retention.prune_interval))
+
+    # -- CPU samples for the health check's window ---------------------------------------------
+
+    @periodic(seconds=10)
+    async def cpu_sample_loop(self) -> None:
+        """Sample this process's CPU, so that checks read it over ``health.cpu_window``.
+
+        Runs every sixth of the window from load on, ready or not. A reading is judged only
+        once it covers a whole window, in which the start-up weighs no more than its share.
+        """
+        self.system.health_check.cpu.sample()
 
     # -- slash commands -----------------------------------------------------------------------
 
