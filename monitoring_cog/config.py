@@ -151,6 +151,9 @@ class HealthConfig:
     memory_critical_mb: float = 1024.0
     cpu_warning_percent: float = 70.0
     cpu_critical_percent: float = 90.0
+    cpu_window: float = 60.0
+    """Seconds of process CPU the percent is averaged over (sampled every sixth of it). Until
+    one whole window has passed since start-up, the reading is shown but counts as healthy."""
     database_slow_seconds: float = 0.5
     """A database round trip slower than this makes the database ``slow``."""
 
@@ -177,6 +180,9 @@ class HealthConfig:
         _ordered("health.memory", self.memory_warning_mb, self.memory_critical_mb, None, "_mb")
         _ordered(
             "health.cpu", self.cpu_warning_percent, self.cpu_critical_percent, None, "_percent"
+        )
+        _require(
+            self.cpu_window > 0, "health.cpu_window", "a number of seconds > 0", self.cpu_window
         )
         _require(
             self.database_slow_seconds > 0,
@@ -284,6 +290,9 @@ class CogConfig:
     """Channel that receives an embed when the overall health status changes; 0 for none."""
     alert_recovery_checks: int = 2
     """Consecutive better checks needed before a recovery is announced (worsening is immediate)."""
+    alert_min_interval: float = 60.0
+    """Seconds at least between two alerts posted. A change within them is held back, logged, and
+    the latest status goes out at the first check after they have passed."""
     ephemeral: bool = True
     """Whether /health and /stats answers are visible only to the member who asked."""
     health_permission: str = "manage_guild"
@@ -303,6 +312,12 @@ class CogConfig:
             "cog.alert_recovery_checks",
             "an integer >= 1",
             self.alert_recovery_checks,
+        )
+        _require(
+            self.alert_min_interval > 0,
+            "cog.alert_min_interval",
+            "a number of seconds > 0",
+            self.alert_min_interval,
         )
         for key in ("health_permission", "stats_permission"):
             value = getattr(self, key)

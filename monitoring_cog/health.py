@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import psutil
 
+from .cpu import CpuWindow
 from .database import Database
 from .normalize import clean_guild_id
 from .safe import safe_execute
@@ -75,9 +76,8 @@ class HealthCheck:
         self.errors = db.errors
         self.config = db.config.health
         self.process: ProcessSampler = process if process is not None else psutil.Process()
-        # psutil's first cpu_percent() call only starts the measurement; prime it now so the
-        # first real check reports the CPU used since start-up rather than 0.0.
-        self.process.cpu_percent(None)
+        self.cpu = CpuWindow(self.process, db.clock, self.config.cpu_window)
+        """CPU over ``[health] cpu_window``; the cog samples it between checks."""
         self.started_at = db.clock.time()
         self.history: deque[dict[str, Any]] = deque(maxlen=self.config.history_size)
         """The most recent full reports, oldest first."""
@@ -97,16 +97,26 @@ class HealthCheck:
 
     @safe_execute(default_factory=lambda: {"status": "error"})
     async def check_cpu(self) -> dict[str, Any]:
-        """Process CPU since the previous check: ``percent`` (100 = one full core), times."""
-        percent = float(self.process.cpu_percent(None))
+        """Process CPU over the last ``cpu_window`` seconds (see :mod:`monitoring_cog.cpu`).
+
+        ``percent`` (100 = one full core), ``window_seconds`` (what the percent covers), the
+        process's total ``user_time`` and ``system_time``, and ``status``. Until a whole window
+        has been sampled since start-up, the percent covers what there is and the status stays
+        ``healthy``: it would judge mostly the start-up itself.
+        """
+        reading = self.cpu.read()
         times = self.process.cpu_times()
+        status = "healthy"
+        if reading.complete:
+            status = _level(
+                reading.percent, self.config.cpu_warning_percent, self.config.cpu_critical_percent
+            )
         return {
-            "percent": round(percent, 2),
+            "percent": round(reading.percent, 2),
+            "window_seconds": round(reading.seconds, 3),
             "user_time": round(float(times.user), 3),
             "system_time": round(float(times.system), 3),
-            "status": _level(
-                percent, self.config.cpu_warning_percent, self.config.cpu_critical_percent
-            ),
+            "status": status,
         }
 
     async def check_database(self) -> dict[str, Any]:

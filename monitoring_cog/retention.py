@@ -10,7 +10,9 @@ same schedule as a task of its own::
 Each prune is :meth:`~monitoring_cog.CommandLogger.clear_old_logs`: audit rows older than
 ``retention.audit_days`` go in batches of 5000, each its own short transaction on the database's
 worker thread, with a turn of the event loop between batches, so the bot never stalls. Rollups,
-and so reports, keep their figures.
+and so reports, keep their figures. The schedule is a :class:`~monitoring_cog.periodic.PeriodicTask`
+(the cog's own loops are too): prunes start every ``prune_interval`` on the event loop's monotonic
+clock, whatever the system clock does, and one that fails is logged without ending the schedule.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import logging
 
 from .command_logger import CommandLogger
+from .periodic import PeriodicTask
 
 __all__ = ("prune_periodically",)
 
@@ -54,10 +57,18 @@ async def prune_periodically(
         raise ValueError(f"expected days >= 0 and interval > 0, got {keep_days} and {every}")
     if keep_days == 0:
         return
-    if initial_delay > 0:
-        await asyncio.sleep(initial_delay)
-    while True:
-        # clear_old_logs never raises (it logs and returns 0), so one bad run stops nothing.
+
+    async def prune() -> None:
         deleted = await cmd_logger.clear_old_logs(keep_days)
         _log.debug("monitoring: scheduled prune removed %d audit rows", deleted)
-        await asyncio.sleep(every)
+
+    async def wait() -> None:
+        await asyncio.sleep(initial_delay)
+
+    schedule = PeriodicTask(
+        prune,
+        seconds=every,
+        before=wait if initial_delay > 0 else None,
+        name="scheduled prune of audit rows",
+    )
+    await schedule.run()

@@ -230,6 +230,28 @@ def test_negative_flush_interval_names_the_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("section", "key"), [("health", "cpu_window"), ("cog", "alert_min_interval")]
+)
+@pytest.mark.parametrize("bad", ["0", "-5.0"])
+def test_a_window_or_interval_of_no_length_names_the_key(
+    tmp_path: Path, section: str, key: str, bad: str
+) -> None:
+    path, message = config_error(tmp_path, f"[{section}]\n{key} = {bad}\n")
+
+    assert str(path) in message
+    assert f"{section}.{key}: expected a number of seconds > 0, got {float(bad)!r}" in message
+
+
+def test_cpu_window_and_alert_min_interval_are_read(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(tmp_path, "[health]\ncpu_window = 30\n[cog]\nalert_min_interval = 900\n")
+    )
+
+    assert config.health.cpu_window == 30.0
+    assert config.cog.alert_min_interval == 900.0
+
+
+@pytest.mark.parametrize(
     ("warning", "critical", "values"),
     [
         ("error_rate_warning", "error_rate_critical", (0.5, 0.2)),

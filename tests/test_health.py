@@ -212,7 +212,10 @@ async def test_memory_default_thresholds_are_512_and_1024_mb(
 
 # --- CPU ----------------------------------------------------------------------------------------
 
-CPU_LIMITS = HealthConfig(cpu_warning_percent=50.0, cpu_critical_percent=80.0)
+CPU_HEALTH = {"cpu_warning_percent": 50.0, "cpu_critical_percent": 80.0}
+CPU_LIMITS = HealthConfig(**CPU_HEALTH)
+CPU_WINDOW = HealthConfig().cpu_window
+"""A CPU reading is judged once it covers this many seconds (60 by default)."""
 
 
 @configured(health=CPU_LIMITS)
@@ -228,12 +231,23 @@ CPU_LIMITS = HealthConfig(cpu_warning_percent=50.0, cpu_critical_percent=80.0)
     ],
 )
 async def test_cpu_status_by_configured_thresholds(
-    system: MonitoringSystem, process: FakeProcess, percent: float, expected: str
+    system: MonitoringSystem,
+    process: FakeProcess,
+    clock: ManualClock,
+    percent: float,
+    expected: str,
 ) -> None:
     process.cpu_percent_value = percent
+    clock.advance(CPU_WINDOW)
     cpu = await health_of(system).check_cpu()
 
-    assert cpu == {"percent": percent, "user_time": 1.5, "system_time": 0.5, "status": expected}
+    assert cpu == {
+        "percent": percent,
+        "window_seconds": CPU_WINDOW,
+        "user_time": 1.5,
+        "system_time": 0.5,
+        "status": expected,
+    }
 
 
 async def test_cpu_sampler_is_primed_at_construction(
@@ -249,14 +263,82 @@ async def test_cpu_sampler_is_primed_at_construction(
 
 
 async def test_cpu_default_thresholds_are_70_and_90_percent(
-    system: MonitoringSystem, process: FakeProcess
+    system: MonitoringSystem, process: FakeProcess, clock: ManualClock
 ) -> None:
     statuses = []
     for percent in (69.9, 70.0, 89.9, 90.0):
         process.cpu_percent_value = percent
+        clock.advance(CPU_WINDOW)
         statuses.append((await health_of(system).check_cpu())["status"])
 
     assert statuses == ["healthy", "warning", "warning", "critical"]
+
+
+async def test_cpu_right_after_start_up_is_shown_but_not_judged(
+    system: MonitoringSystem, process: FakeProcess, clock: ManualClock
+) -> None:
+    process.cpu_percent_value = 100.0  # The start-up: connecting, migrating, registering.
+    clock.advance(0.125)
+
+    report = await health_of(system).get_full_health_report()
+
+    assert {k: report["cpu"][k] for k in ("percent", "window_seconds", "status")} == {
+        "percent": 100.0,
+        "window_seconds": 0.125,
+        "status": "healthy",
+    }
+    assert report["overall_status"] == "healthy"
+
+
+async def test_cpu_start_up_leaves_the_window_as_samples_come_in(
+    system: MonitoringSystem, process: FakeProcess, clock: ManualClock
+) -> None:
+    health = health_of(system)
+    process.cpu_percent_value = 100.0
+    clock.advance(2.0)  # Two busy seconds of start-up...
+    assert (await health.check_cpu())["status"] == "healthy"
+    process.cpu_percent_value = 5.0
+    for _ in range(6):  # ...then a quiet bot, sampled every 10 s as the cog does.
+        clock.advance(10.0)
+        health.cpu.sample()
+
+    cpu = await health.check_cpu()
+
+    assert (cpu["percent"], cpu["window_seconds"], cpu["status"]) == (5.0, CPU_WINDOW, "healthy")
+
+
+@configured(health=HealthConfig(cpu_window=40.0, **CPU_HEALTH))
+async def test_cpu_is_the_average_over_the_window_weighted_by_time(
+    system: MonitoringSystem, process: FakeProcess, clock: ManualClock
+) -> None:
+    health = health_of(system)
+    for percent, seconds in ((100.0, 10.0), (0.0, 10.0), (100.0, 10.0), (20.0, 10.0)):
+        process.cpu_percent_value = percent
+        clock.advance(seconds)
+        health.cpu.sample()
+    process.cpu_percent_value = 80.0
+    clock.advance(10.0)
+
+    # The last 40 s: 0 % for 10 s, 100 % for 10, 20 % for 10, then 80 % for 10.
+    cpu = await health.check_cpu()
+
+    assert (cpu["percent"], cpu["window_seconds"], cpu["status"]) == (50.0, 40.0, "warning")
+
+
+async def test_cpu_between_rare_checks_covers_the_time_since_the_previous_check(
+    system: MonitoringSystem, process: FakeProcess, clock: ManualClock
+) -> None:
+    # Without samples between checks (a library user's checks, no cog), the spans are theirs.
+    health = health_of(system)
+    process.cpu_percent_value = 95.0
+    clock.advance(300.0)
+    first = await health.check_cpu()
+    process.cpu_percent_value = 10.0
+    clock.advance(300.0)
+    second = await health.check_cpu()
+
+    assert (first["percent"], first["window_seconds"], first["status"]) == (95.0, 300.0, "critical")
+    assert (second["percent"], second["window_seconds"]) == (10.0, 300.0)
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -554,12 +636,14 @@ def test_overall_status_rule(statuses: list[str], expected: str) -> None:
 async def test_full_report_overall_status_from_process_readings(
     system: MonitoringSystem,
     process: FakeProcess,
+    clock: ManualClock,
     rss_mb: float,
     cpu_percent: float,
     expected: str,
 ) -> None:
     process.rss_mb = rss_mb
     process.cpu_percent_value = cpu_percent
+    clock.advance(CPU_WINDOW)
 
     report = await health_of(system).get_full_health_report()
 

@@ -4,24 +4,29 @@ It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor`
 audited through discord.py's hooks), a background health check that alerts a channel when the
 overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
 ``/health`` and ``/stats`` slash commands.
+
+The background loops are :class:`~monitoring_cog.periodic.PeriodicTask` schedules on the event
+loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock, which
+a system clock stepped back silences for as long, and stepped forward runs back to back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from ..config import MonitoringConfig, load_config
+from ..cpu import SAMPLES_PER_WINDOW
 from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..health import ProcessSampler
+from ..periodic import periodic
 from ..records import GuildRecord
 from ..statistics import PERIODS
 from ..system import (
@@ -30,7 +35,7 @@ from ..system import (
     peek_current_system,
     set_current_system,
 )
-from .alerts import StatusAlerter
+from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
 from .error_replies import error_reply
@@ -110,6 +115,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         )
         self.auditor = CommandAuditor(bot, self.system)
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
+        self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
         self.metrics_server: MetricsServer | None = None
         """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
@@ -157,6 +163,10 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         if self.bot.is_ready():  # Loaded after start-up: on_ready has been and gone.
             for guild in self.bot.guilds:
                 self._register(guild)
+        self.cpu_sample_loop.change_interval(
+            seconds=self.config.health.cpu_window / SAMPLES_PER_WINDOW
+        )
+        self.cpu_sample_loop.start()
         self.health_loop.change_interval(seconds=self.config.health.check_interval)
         self.health_loop.start()
         if self.config.retention.audit_days > 0:  # 0 keeps audit rows forever.
@@ -170,13 +180,10 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         """Unhook, stop the background loops, and write every queued record before returning."""
         self.auditor.uninstall()
         await self._stop_metrics()
-        # A prune cut short loses nothing: each batch is its own transaction.
-        for loop in (self.health_loop, self.prune_loop):
-            loop.cancel()
-            task = loop.get_task()
-            if task is not None and not task.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        # Cancelled and awaited: nothing of the cog runs once unload returns. A prune cut short
+        # loses nothing: each batch is its own transaction.
+        for loop in (self.health_loop, self.prune_loop, self.cpu_sample_loop):
+            await loop.stop()
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
         try:
@@ -236,16 +243,42 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     # -- background health checks -------------------------------------------------------------
 
-    @tasks.loop(seconds=300)
+    @periodic(seconds=300)
     async def health_loop(self) -> None:
-        """Run the full health check; post an alert when the overall status changes."""
+        """Run the full health check; post an alert when the overall status changes.
+
+        Alerts go out at most once per ``cog.alert_min_interval``; a change within it is logged
+        and held, and the latest status is posted at the first check after it.
+        """
         report = await self.system.health_check.get_full_health_report()
         change = self.alerter.observe(str(report.get("overall_status", "unhealthy")))
-        if change is None:
-            return
-        log = _log.warning if change.current != "healthy" else _log.info
-        log("monitoring: health changed from %s to %s", change.previous, change.current)
-        await self._send_alert(alert_embed(change.previous, change.current, report))
+        if change is not None:
+            log = _log.warning if change.current != "healthy" else _log.info
+            log("monitoring: health changed from %s to %s", change.previous, change.current)
+        throttle = self.alert_throttle
+        now = self.db.clock.monotonic()
+        alert = throttle.offer(change, now)
+        if alert is not None:
+            embed = alert_embed(
+                alert.previous, alert.current, report, changes=alert.changes, path=alert.path
+            )
+            await self._send_alert(embed)
+        elif change is not None:
+            allowed = throttle.next_allowed()
+            if allowed is not None and now < allowed:
+                _log.info(
+                    "monitoring: alert held back (%d change(s) since the last one, at most one "
+                    "alert per %g s: cog.alert_min_interval); the latest status goes out at the "
+                    "first check in %.0f s or later",
+                    throttle.held,
+                    throttle.min_interval,
+                    allowed - now,
+                )
+            else:
+                _log.info(
+                    "monitoring: health is back to %s, the status last alerted; no alert",
+                    throttle.posted,
+                )
 
     @health_loop.before_loop
     async def _before_health_loop(self) -> None:
@@ -266,7 +299,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     # -- background pruning of the audit log ---------------------------------------------------
 
-    @tasks.loop(seconds=3600)
+    @periodic(seconds=3600)
     async def prune_loop(self) -> None:
         """Delete audit rows older than ``retention.audit_days`` (rollups, so reports, stay).
 
@@ -281,6 +314,17 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
     async def _before_prune_loop(self) -> None:
         await self.bot.wait_until_ready()
         await asyncio.sleep(min(PRUNE_START_DELAY, self.config.retention.prune_interval))
+
+    # -- CPU samples for the health check's window ---------------------------------------------
+
+    @periodic(seconds=10)
+    async def cpu_sample_loop(self) -> None:
+        """Sample this process's CPU, so that checks read it over ``health.cpu_window``.
+
+        Runs every sixth of the window from load on, ready or not. A reading is judged only
+        once it covers a whole window, in which the start-up weighs no more than its share.
+        """
+        self.system.health_check.cpu.sample()
 
     # -- slash commands -----------------------------------------------------------------------
 

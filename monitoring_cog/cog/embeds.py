@@ -215,10 +215,33 @@ def performance_embed(stats: dict[str, Any], *, limit: int = 15) -> discord.Embe
     return embed
 
 
-def alert_embed(previous: str, current: str, report: dict[str, Any]) -> discord.Embed:
-    """An alert posted when the overall status changes."""
+def alert_embed(
+    previous: str,
+    current: str,
+    report: dict[str, Any],
+    *,
+    changes: int = 1,
+    path: Sequence[str] = (),
+) -> discord.Embed:
+    """An alert posted when the overall status changes.
+
+    When the alert rate limit held changes back, ``changes`` counts the changes this alert covers
+    and ``path`` lists the latest statuses passed through (``current`` last); the description
+    says so.
+    """
     embed = health_embed(report)
     embed.title = _trim(f"{_icon(current)} Health changed: {previous} → {current}", TITLE_LIMIT)
+    if changes > 1:
+        shown = " → ".join(path)
+        if len(path) < changes + 1:
+            shown = f"… → {shown}"
+        held = (
+            f"{changes} changes since the last alert, held back by the alert rate limit "
+            f"(`cog.alert_min_interval`): {shown}"
+        )
+        embed.description = _trim(
+            f"{held}\n{embed.description}" if embed.description else held, DESCRIPTION_LIMIT
+        )
     return embed
 
 

@@ -199,7 +199,8 @@ _HEALTH_GAUGES: tuple[tuple[str, str, str, str, float], ...] = (
     ),
     (
         "monitoring_cog_cpu_percent",
-        "CPU used by the bot process between the last two health checks (100 = one full core).",
+        "CPU used by the bot process over [health] cpu_window, at the latest health check "
+        "(100 = one full core).",
         "cpu",
         "percent",
         1.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from harness import Harness, make_config
 
 from monitoring_cog.cog import MonitoringCog
-from monitoring_cog.cog.alerts import StatusAlerter, StatusChange
+from monitoring_cog.cog.alerts import Alert, AlertThrottle, StatusAlerter, StatusChange
 
 RED = discord.Colour.red().value
 GREEN = discord.Colour.green().value
@@ -99,6 +100,67 @@ def test_alerter_treats_an_unknown_status_as_unhealthy() -> None:
     assert alerter.observe("on fire") == StatusChange("healthy", "unhealthy")
 
 
+# -- AlertThrottle -----------------------------------------------------------------------------
+
+
+def test_throttle_posts_the_first_change_at_once_and_holds_the_next_within_the_interval() -> None:
+    throttle = AlertThrottle(min_interval=60.0)
+
+    assert throttle.offer(None, 0.0) is None
+    first = throttle.offer(StatusChange("healthy", "degraded"), 10.0)
+    assert first == Alert("healthy", "degraded", 1, ("healthy", "degraded"))
+    assert throttle.offer(StatusChange("degraded", "unhealthy"), 40.0) is None  # 30 s later.
+    assert throttle.held == 1
+    assert throttle.next_allowed() == 70.0
+    assert throttle.offer(None, 69.9) is None
+    assert throttle.offer(None, 70.0) == Alert(
+        "degraded", "unhealthy", 1, ("degraded", "unhealthy")
+    )
+    assert throttle.held == 0
+    assert throttle.offer(None, 500.0) is None  # Nothing held: nothing to post.
+
+
+def test_throttle_posts_a_change_at_once_after_a_quiet_interval() -> None:
+    throttle = AlertThrottle(min_interval=60.0)
+    throttle.offer(StatusChange("healthy", "unhealthy"), 0.0)
+
+    assert throttle.offer(StatusChange("unhealthy", "healthy"), 61.0) == Alert(
+        "unhealthy", "healthy", 1, ("unhealthy", "healthy")
+    )
+
+
+def test_throttle_back_to_the_posted_status_posts_nothing_and_counts_it_later() -> None:
+    throttle = AlertThrottle(min_interval=60.0)
+    throttle.offer(StatusChange("healthy", "unhealthy"), 0.0)
+    throttle.offer(StatusChange("unhealthy", "healthy"), 20.0)
+    throttle.offer(StatusChange("healthy", "unhealthy"), 40.0)
+
+    assert throttle.offer(None, 60.0) is None  # The channel already shows "unhealthy".
+    assert throttle.held == 2
+    assert throttle.offer(StatusChange("unhealthy", "degraded"), 300.0) == Alert(
+        "unhealthy", "degraded", 3, ("unhealthy", "healthy", "unhealthy", "degraded")
+    )
+
+
+def test_throttle_keeps_the_latest_statuses_of_a_long_flap() -> None:
+    throttle = AlertThrottle(min_interval=60.0)
+    throttle.offer(StatusChange("healthy", "unhealthy"), 0.0)
+    statuses = ["unhealthy", "healthy"] * 20
+    for when, (previous, current) in enumerate(itertools.pairwise(statuses)):
+        throttle.offer(StatusChange(previous, current), 1.0 + when)
+
+    alert = throttle.offer(None, 60.0)
+
+    assert alert is not None
+    assert (alert.previous, alert.current, alert.changes) == ("unhealthy", "healthy", 39)
+    assert alert.path == ("unhealthy", "healthy") * 6
+
+
+def test_throttle_refuses_an_interval_of_no_length() -> None:
+    with pytest.raises(ValueError, match="min_interval > 0"):
+        AlertThrottle(min_interval=0.0)
+
+
 # -- the loop inside the bot -------------------------------------------------------------------
 
 
@@ -122,6 +184,13 @@ def no_message() -> bool:
     return bool(dpytest.verify().message().nothing())
 
 
+async def check_later(harness: Harness, cog: MonitoringCog) -> None:
+    """One iteration of the health loop, ``check_interval`` after the previous one (as the loop
+    runs them): the alert rate limit sees the time pass between checks."""
+    harness.clock.advance(cog.config.health.check_interval)
+    await cog.health_loop()
+
+
 async def test_one_iteration_stores_a_report(harness: Harness) -> None:
     cog = await load_with_alerts(harness)
 
@@ -140,26 +209,26 @@ async def test_unhealthy_posts_one_alert_and_recovery_waits_for_the_configured_c
     cog = await load_with_alerts(harness, alert_recovery_checks=3)
 
     harness.process.rss_mb = UNHEALTHY_MB
-    await cog.health_loop()
+    await check_later(harness, cog)
     alert = next_alert()
     assert alert.title == "🔴 Health changed: healthy → unhealthy"
     assert alert.colour is not None and alert.colour.value == RED
     assert alert.fields[0].value is not None and "2048.0 MB RSS" in alert.fields[0].value
     assert no_message()
 
-    await cog.health_loop()  # Still unhealthy: nothing new.
+    await check_later(harness, cog)  # Still unhealthy: nothing new.
     assert no_message()
 
     harness.process.rss_mb = HEALTHY_MB
-    await cog.health_loop()
-    await cog.health_loop()
+    await check_later(harness, cog)
+    await check_later(harness, cog)
     assert no_message()  # Two healthy checks of the three required.
-    await cog.health_loop()
+    await check_later(harness, cog)
     recovery = next_alert()
     assert recovery.title == "🟢 Health changed: unhealthy → healthy"
     assert recovery.colour is not None and recovery.colour.value == GREEN
 
-    await cog.health_loop()
+    await check_later(harness, cog)
     assert no_message()
     assert len(cog.system.health_check.history) == 6
 
@@ -169,9 +238,9 @@ async def test_status_hovering_at_the_warning_threshold_alerts_once(harness: Har
 
     for _ in range(4):
         harness.process.rss_mb = DEGRADED_MB
-        await cog.health_loop()
+        await check_later(harness, cog)
         harness.process.rss_mb = HEALTHY_MB
-        await cog.health_loop()
+        await check_later(harness, cog)
 
     alert = next_alert()
     assert alert.title == "🟠 Health changed: healthy → degraded"
@@ -227,3 +296,68 @@ async def test_the_loop_runs_by_itself_once_the_bot_is_ready(harness: Harness) -
     assert len(history) == 1
     assert cog.health_loop.is_running()
     assert cog.health_loop.seconds == 42.0
+
+
+async def test_a_flapping_status_posts_few_alerts_and_the_latest_status_once_allowed(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Checks every 5 s, the status flipping at each, recovery announced at once: every check is
+    # a change. Alerts: at most one per cog.alert_min_interval (60 s by default).
+    cog = await load_with_alerts(harness, alert_recovery_checks=1)
+
+    with caplog.at_level(logging.INFO, logger="monitoring_cog"):
+        for check in range(25):  # At 5 s, 10 s, ... 125 s: unhealthy, healthy, ... unhealthy.
+            harness.process.rss_mb = HEALTHY_MB if check % 2 else UNHEALTHY_MB
+            harness.clock.advance(5.0)
+            await cog.health_loop()
+        harness.clock.advance(5.0)
+        await cog.health_loop()  # 130 s: still unhealthy, no change; the limit allows again.
+
+    titles = []
+    descriptions = []
+    while not dpytest.sent_queue.empty():
+        embed = next_alert()
+        titles.append(embed.title)
+        descriptions.append(embed.description)
+    assert titles == [
+        "🔴 Health changed: healthy → unhealthy",  # 5 s: the first, at once.
+        "🟢 Health changed: unhealthy → healthy",  # 70 s: 65 s was back to unhealthy.
+        "🔴 Health changed: healthy → unhealthy",  # 130 s: the latest status, held since 75 s.
+    ]
+    assert descriptions[0] is None
+    assert descriptions[1] == (
+        "13 changes since the last alert, held back by the alert rate limit "
+        "(`cog.alert_min_interval`): … → " + " → ".join(["unhealthy", "healthy"] * 6)
+    )
+    assert descriptions[2] == (
+        "11 changes since the last alert, held back by the alert rate limit "
+        "(`cog.alert_min_interval`): " + " → ".join(["healthy", "unhealthy"] * 6)
+    )
+    assert cog.config.cog.alert_min_interval == 60.0
+    # Every change is in the log, and so is what became of its alert.
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("monitoring: health changed from" in m for m in messages) == 25
+    assert sum("monitoring: alert held back" in m for m in messages) == 22
+    assert (
+        messages.count("monitoring: health is back to unhealthy, the status last alerted; no alert")
+        == 1
+    )
+    assert (
+        "monitoring: alert held back (1 change(s) since the last one, at most one alert per 60 s:"
+        " cog.alert_min_interval); the latest status goes out at the first check in 55 s or later"
+    ) in messages
+
+
+async def test_alert_min_interval_is_configurable(harness: Harness) -> None:
+    cog = await load_with_alerts(harness, alert_recovery_checks=1, alert_min_interval=1.0)
+
+    for check in range(4):
+        harness.process.rss_mb = HEALTHY_MB if check % 2 else UNHEALTHY_MB
+        harness.clock.advance(5.0)
+        await cog.health_loop()
+
+    assert [next_alert().title for _ in range(4)] == [
+        "🔴 Health changed: healthy → unhealthy",
+        "🟢 Health changed: unhealthy → healthy",
+    ] * 2
+    assert no_message()

@@ -243,13 +243,18 @@ async def test_healthz_follows_the_latest_health_check(
 
 
 async def test_health_gauges_come_from_the_latest_report(
-    metrics_system: MonitoringSystem, server: MetricsServer, process: FakeProcess
+    metrics_system: MonitoringSystem,
+    server: MetricsServer,
+    process: FakeProcess,
+    clock: ManualClock,
 ) -> None:
     before = samples(await scrape(server.url))
     assert not [n for n, _ in before if n.startswith("monitoring_cog_health")]
 
     process.rss_mb = 600.0
     process.cpu_percent_value = 95.0
+    window = metrics_system.health_check.config.cpu_window
+    clock.advance(window)  # CPU is judged over a whole window.
     report = await metrics_system.health_check.get_full_health_report()
     found = samples(await scrape(server.url))
 
@@ -266,7 +271,9 @@ async def test_health_gauges_come_from_the_latest_report(
     assert value(found, "monitoring_cog_error_ratio") == 0.0
     assert value(found, "monitoring_cog_database_latency_seconds") >= 0
     assert value(found, "monitoring_cog_database_size_bytes") > 0
-    assert value(found, "monitoring_cog_health_last_check_timestamp_seconds") == NOW.timestamp()
+    assert value(found, "monitoring_cog_health_last_check_timestamp_seconds") == (
+        NOW.timestamp() + window
+    )
 
 
 async def test_a_server_over_a_database_alone_has_no_health(
