@@ -105,6 +105,7 @@ class PerformanceMonitor:
         """Recent durations per metric, at most :data:`MAX_ENTRIES_PER_METRIC` each."""
         self.slow_counts: dict[str, int] = {}
         self.failure_counts: dict[str, int] = {}
+        self._command_keys: dict[str, str] = {}
 
     def track_command(
         self, command: str, guild_id: str | int | None = None, user_id: str | int | None = None
@@ -164,6 +165,34 @@ class PerformanceMonitor:
         except Exception as exc:
             self.errors.record("PerformanceMonitor.record_metric", exc)
             _log.exception("monitoring: record_metric failed")
+
+    def record_command(self, name: str, duration: float, failed: bool = False) -> None:
+        """``record_metric("command", name, duration, failed=failed)`` for a command timed here.
+
+        The cog's auditor calls this for every command: ``duration`` is a finite, non-negative
+        float it measured itself, so the checks :meth:`record_metric` makes of a caller's value
+        are skipped, and the metric's key is made once per command name.
+        """
+        key = self._command_keys.get(name)
+        if key is None:
+            if len(self._command_keys) >= _COMMAND_KEYS_KEPT:
+                self._command_keys.clear()
+            key = self._command_keys[name] = f"command:{name}"
+        values = self.metrics.get(key)
+        if values is None:
+            values = self.metrics[key] = deque(maxlen=MAX_ENTRIES_PER_METRIC)
+        values.append(duration)
+        if failed:
+            self.failure_counts[key] = self.failure_counts.get(key, 0) + 1
+        threshold = self.thresholds["command_slow"]
+        if duration > threshold:
+            self.slow_counts[key] = self.slow_counts.get(key, 0) + 1
+            _log.warning(
+                "monitoring: slow command %s took %.3fs (threshold %.3fs)",
+                name,
+                duration,
+                threshold,
+            )
 
     def _loggable(self, context: dict[str, str] | None) -> dict[str, str] | str:
         """``context`` for a log line: with user ids hashed, the user's pseudonym, not the id."""
@@ -283,6 +312,10 @@ class PerformanceMonitor:
         stats = build_performance_stats(days, commands, self.cache_metrics())
         stats["bottlenecks"] = self.get_bottlenecks()
         return stats
+
+
+_COMMAND_KEYS_KEPT = 4096
+"""Command names whose metric key :meth:`PerformanceMonitor.record_command` keeps made."""
 
 
 def _nearest_rank(ordered: list[float], q: float) -> float:

@@ -38,7 +38,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -64,8 +64,10 @@ _STARTED = "_monitoring_started"
 """Attribute of a commands.Context, key of Interaction.extras: when the command started. Plain
 strings, so that a reloaded package (new module objects) still reads what the old one wrote."""
 _ENDED = "_monitoring_ended"
-_RECORDED = "_monitoring_recorded"
-"""Attribute of a commands.Context, key of Interaction.extras: the run has its record."""
+_WATCHED = "_monitoring_watched"
+"""Key of Interaction.extras: a hybrid command's task is watched for an escaping error."""
+_DONE: Any = object()
+"""What a run's start becomes once it is recorded: one read tells both (a record dedupes)."""
 _APPLICATION_COMMAND = discord.InteractionType.application_command
 _MAX_ERROR = 1000
 
@@ -139,6 +141,25 @@ def _readers(clock: Clock) -> tuple[Callable[[], float], Callable[[], float]]:
     return clock.monotonic, clock.time
 
 
+class _EscapeRoutes(dict[Any, bool]):
+    """Whether an error can escape ``bot.invoke`` when a command runs, per command seen.
+
+    Only a command's own error handler (``@command.error``) can raise out of discord.py's error
+    dispatch; a group's subcommand may have one. Worked out once per command (handlers are set
+    where commands are defined); bounded like :class:`_IdText`.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, command: Any) -> bool:
+        if len(self) >= _ID_TEXTS:
+            self.clear()
+        escapes = self[command] = hasattr(command, "on_error") or isinstance(
+            command, commands.GroupMixin
+        )
+        return escapes
+
+
 _REFUSED = app_commands.CheckFailure("The bot's interaction check refused the command.")
 
 
@@ -161,12 +182,14 @@ class CommandAuditor:
         self._monotonic, self._time = _readers(self.clock)
         # The recorder's own submit (Database.submit only forwards to it).
         self._submit: Callable[[CommandRecord], bool] = system.db.recorder.submit
+        self._record_duration = system.perf_monitor.record_command
         self.privacy: Privacy = system.db.privacy
         self.unknown_commands = 0
         """Commands that did not exist (counted only; they carry no audit row)."""
         self.installed = False
         self._id_text = _IdText()
         self._shapes = CommandShapes()
+        self._may_escape = _EscapeRoutes()
         tree = bot.tree
         self._before = HookSlot(bot, "_before_invoke", self._before_hook)
         self._after = HookSlot(bot, "_after_invoke", self._after_hook)
@@ -174,6 +197,8 @@ class CommandAuditor:
         self._check = HookSlot(tree, "interaction_check", self._check_hook)
         self._on_error = HookSlot(tree, "on_error", self._error_hook)
         self._slots = (self._before, self._after, self._invoke, self._check, self._on_error)
+        self._tree_dict: dict[str, Any] = vars(tree)
+        self._all_commands: dict[str, Any] = bot.all_commands
         self._waiters: list[asyncio.Task[None]] = []
 
     # -- installation -------------------------------------------------------------------------
@@ -229,28 +254,35 @@ class CommandAuditor:
             # dispatch; until then it sees installed False and records nothing.
             task.cancel()
 
-    def _ensure_slots(self) -> None:
-        for slot in self._slots:
-            slot.ensure()
-
     # -- prefix and hybrid commands ----------------------------------------------------------
 
     def _invoke_hook(self, invoke: Hook) -> Hook:
         auditor = self
         before, after = self._before, self._after
+        bot_dict = vars(self.bot)
+        may_escape = self._may_escape
 
-        async def monitored_invoke(ctx: commands.Context[Any], /) -> None:
-            if auditor.installed:
-                # Before the command's hooks are called: a slot refilled since the last command
-                # has ours in front again in time for this one.
-                before.ensure()
-                after.ensure()
+        async def guarded(ctx: commands.Context[Any], /) -> None:
             try:
                 await invoke(ctx)
             except Exception as error:
                 # Only an error handler that raised gets here; discord.py dispatched nothing.
                 auditor._escaped(ctx, error)
                 raise
+
+        def monitored_invoke(ctx: commands.Context[Any], /) -> Awaitable[None]:
+            # A plain function returning the awaitable bot.invoke awaits: no coroutine of its
+            # own for the common command.
+            if auditor.installed:
+                # Before the command's hooks are called: a slot refilled since the last command
+                # has ours in front again in time for this one.
+                if bot_dict.get("_before_invoke") is not before.hook:
+                    before.ensure()
+                if bot_dict.get("_after_invoke") is not after.hook:
+                    after.ensure()
+                if may_escape[ctx.command]:
+                    return guarded(ctx)
+            return invoke(ctx)  # type: ignore[no-any-return]
 
         return monitored_invoke
 
@@ -283,7 +315,7 @@ class CommandAuditor:
                         subcommand = ctx.invoked_subcommand
                         # A group that ran before its subcommand: the run is the subcommand's.
                         if subcommand is None or subcommand is ctx.command:
-                            auditor._record_context(ctx, None, monotonic())
+                            auditor._record_context(ctx, None, None)
                 except Exception as exc:
                     auditor._internal_error("after_invoke", exc)
             if previous is not None:
@@ -304,7 +336,7 @@ class CommandAuditor:
         return False  # Never: the wait must go on.
 
     def _escaped(self, ctx: commands.Context[Any], error: Exception) -> None:
-        if not self.installed or ctx.command is None or getattr(ctx, _RECORDED, False):
+        if not self.installed or ctx.command is None or getattr(ctx, _STARTED, None) is _DONE:
             return
         try:
             self._record_context(ctx, error, getattr(ctx, _ENDED, None))
@@ -317,20 +349,18 @@ class CommandAuditor:
         # Runs inline in every command's after_invoke: plain comparisons rather than max(), a
         # record made from one tuple, no dict for a command without arguments. Each allocation
         # a command makes also brings the next garbage collection nearer.
-        if getattr(ctx, _RECORDED, False):
+        started = getattr(ctx, _STARTED, None)
+        if started is _DONE:
             return
-        setattr(ctx, _RECORDED, True)
+        setattr(ctx, _STARTED, _DONE)
         interaction = ctx.interaction
         if interaction is not None:  # A hybrid command run as a slash command.
-            interaction.extras[_RECORDED] = True
-        now = self._monotonic()
-        if ended is None:
-            ended = now
-        started = getattr(ctx, _STARTED, None)
+            interaction.extras[_STARTED] = _DONE
         if started is None:
             duration = since_start = 0.0
         else:
-            elapsed = ended - started
+            now = self._monotonic()
+            elapsed = (now if ended is None else ended) - started
             duration = elapsed if elapsed > 0.0 else 0.0
             # A failure is recorded when its error reaches the watch, after the command ended:
             # date it from its start, not from now.
@@ -374,19 +404,25 @@ class CommandAuditor:
                 ),
             )
         )
-        self.perf.record_metric("command", name, duration, failed=failed)
+        self._record_duration(name, duration, failed)
 
     # -- slash commands, subcommands, context menus -------------------------------------------
 
     def _interaction_seen(self, interaction: discord.Interaction[Any]) -> bool:
         """The ``interaction`` watch: dispatched as the tree's task for it is made, not yet run.
 
-        Every slot an app command (or a hybrid command run as one) passes through is checked
-        here, so a hook the bot set since is chained before the command sees it.
+        The tree's slots are checked here, so a hook the bot set since is chained before the
+        command reaches it (a hybrid command's invoke hooks are checked in the tree's check).
         """
-        if self.installed and interaction.type is _APPLICATION_COMMAND:
+        # Runs for every interaction: two identity checks, a method call only on a change.
+        tree_dict = self._tree_dict
+        if (
+            tree_dict.get("interaction_check") is not self._check.hook
+            or tree_dict.get("on_error") is not self._on_error.hook
+        ) and self.installed:
             try:
-                self._ensure_slots()
+                self._check.ensure()
+                self._on_error.ensure()
             except Exception as exc:
                 self._internal_error("interaction", exc)
         return False
@@ -394,6 +430,7 @@ class CommandAuditor:
     def _check_hook(self, previous: Hook) -> Hook:
         auditor = self
         monotonic = self._monotonic
+        all_commands = self._all_commands
         # discord.py's own check admits everything; awaiting it would only cost a coroutine.
         default = app_commands.CommandTree.interaction_check
         admits_all = getattr(previous, "__func__", None) is default
@@ -404,7 +441,9 @@ class CommandAuditor:
                 extras = interaction.extras
                 if _STARTED not in extras:
                     extras[_STARTED] = monotonic()
-                    auditor._watch_hybrid(interaction)
+                    data: Any = interaction.data
+                    if isinstance(all_commands.get(data["name"]), _HYBRID):
+                        auditor._watch_hybrid(interaction)
             if admits_all:
                 return True
             allowed = bool(await previous(interaction))
@@ -418,18 +457,26 @@ class CommandAuditor:
         return interaction_check
 
     def _watch_hybrid(self, interaction: discord.Interaction[Any]) -> None:
-        """Watch the task of a hybrid command run as a slash command for an escaping error.
+        """Ready a hybrid command run as a slash command, from inside the tree's task for it.
 
-        Its failures reach ``command_error`` like a prefix run's, except when the command's
-        local error handler re-raises: the error then leaves the tree's task unhandled, and only
-        the task's end shows it.
+        It goes through the bot's invoke hooks: check those slots. Its failures reach
+        ``command_error`` like a prefix run's, except when the command's local error handler
+        re-raises: the error then leaves the tree's task unhandled, and only the task's end
+        shows it, so the task is watched (a second pass through a hook of ours, for a bot
+        check chained to it, adds no second watch).
         """
-        data: Any = interaction.data
-        name = data.get("name") if data else None
-        if isinstance(self.bot.all_commands.get(name), _HYBRID):  # type: ignore[arg-type]
+        extras = interaction.extras
+        if extras.get(_WATCHED):
+            return
+        extras[_WATCHED] = True
+        try:
+            self._before.ensure()
+            self._after.ensure()
             task = asyncio.current_task()
             if task is not None:
                 task.add_done_callback(functools.partial(self._hybrid_task_done, interaction))
+        except Exception as exc:
+            self._internal_error("hybrid", exc)
 
     def _hybrid_task_done(
         self, interaction: discord.Interaction[Any], task: asyncio.Task[Any]
@@ -447,7 +494,7 @@ class CommandAuditor:
             data.get("name"),
             exc_info=(type(error), error, error.__traceback__),
         )
-        if self.installed and not interaction.extras.get(_RECORDED):
+        if self.installed:
             try:
                 self._record_interaction(interaction, interaction.command, error)
             except Exception as exc:
@@ -473,8 +520,8 @@ class CommandAuditor:
                 try:
                     if isinstance(error, app_commands.CommandNotFound):
                         extras = interaction.extras
-                        if not extras.get(_RECORDED):
-                            extras[_RECORDED] = True
+                        if extras.get(_STARTED) is not _DONE:
+                            extras[_STARTED] = _DONE
                             auditor.unknown_commands += 1
                     else:
                         command = interaction.command
@@ -491,10 +538,10 @@ class CommandAuditor:
     ) -> None:
         # Runs inline for every app command: see _record_context.
         extras = interaction.extras
-        if extras.get(_RECORDED):
-            return
-        extras[_RECORDED] = True
         started = extras.get(_STARTED)
+        if started is _DONE:
+            return
+        extras[_STARTED] = _DONE
         if started is None:
             elapsed = 0.0
         else:
@@ -544,7 +591,7 @@ class CommandAuditor:
                 ),
             )
         )
-        self.perf.record_metric("command", name, duration, failed=failed)
+        self._record_duration(name, duration, failed)
 
     def _internal_error(self, where: str, exc: Exception) -> None:
         self.db.errors.record(f"CommandAuditor.{where}", exc)

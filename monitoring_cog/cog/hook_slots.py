@@ -41,15 +41,16 @@ class HookSlot:
         returns a coroutine function that does our part and then awaits the occupant.
     """
 
-    __slots__ = ("_made", "_owner_dict", "attribute", "hook", "owner", "wrap")
+    __slots__ = ("_made", "_owner_dict", "attribute", "hook", "installed", "owner", "wrap")
 
     def __init__(self, owner: object, attribute: str, wrap: Callable[[Any], Hook]) -> None:
         self.owner = owner
         self.attribute = attribute
         self.wrap = wrap
         self._owner_dict: dict[str, Any] = vars(owner)
+        self.installed = False
         self.hook: Hook | None = None
-        """Our hook in the slot (``None`` when not installed)."""
+        """Our hook in the slot while installed."""
         self._made: dict[Hook, tuple[Any, bool]] = {}
         """Every hook of ours made since install: what it calls, and whether that was an
         attribute of the instance (else the class's method, given back by deleting ours). A
@@ -57,18 +58,20 @@ class HookSlot:
 
     def install(self) -> None:
         """Put our hook in front of the slot's occupant."""
+        self.installed = True
         self._chain()
 
     def ensure(self) -> None:
         """Put a hook of ours back in front if the bot has refilled the slot since."""
-        if self._owner_dict.get(self.attribute) is not self.hook and self.hook is not None:
-            occupant = self._owner_dict.get(self.attribute)
-            if occupant in self._made:
-                # One of ours the bot gave back (an error-handler cog unloaded): in front still.
-                self.hook = occupant
-            else:
-                _log.debug("monitoring: %s was refilled; chaining in front of it", self.attribute)
-                self._chain()
+        occupant = self._owner_dict.get(self.attribute)
+        if occupant is self.hook or not self.installed:
+            return
+        if occupant in self._made:
+            # One of ours the bot gave back (an error-handler cog unloaded): in front still.
+            self.hook = occupant
+        else:
+            _log.debug("monitoring: %s was refilled; chaining in front of it", self.attribute)
+            self._chain()
 
     def _chain(self) -> None:
         previous = getattr(self.owner, self.attribute)
@@ -78,15 +81,15 @@ class HookSlot:
 
     def restore(self) -> None:
         """Leave the bot's latest occupant alone in the slot (or the class's method if none)."""
-        if self.hook is None:
+        if not self.installed:
             return
+        self.installed = False
         self.hook = None
         made, self._made = self._made, {}
         owner_dict = self._owner_dict
         occupant = owner_dict.get(self.attribute)
         if occupant not in made:
             # Refilled after our last look: the bot's latest is already there.
-            _log.debug("monitoring: %s was refilled since; left as is", self.attribute)
             return
         # Ours, perhaps in front of an older hook of ours a bot hook handed back: unwrap them all.
         previous, had_own = made[occupant]
