@@ -22,7 +22,16 @@ from .metrics.totals import DURATION_BUCKETS
 from .privacy import Privacy
 from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
 
-__all__ = ("AuditRow", "BatchBuilder", "WriteBatch", "build_batch", "serialize_parameters")
+__all__ = (
+    "MAX_PARAMETER_DEPTH",
+    "TOO_DEEP",
+    "AuditRow",
+    "BatchBuilder",
+    "WriteBatch",
+    "build_batch",
+    "cut_parameters",
+    "serialize_parameters",
+)
 
 AuditRow = tuple[
     str, str | None, str, str | None, str, str, float, bool, str | None, str | None, float
@@ -61,6 +70,11 @@ class WriteBatch:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 """Plain JSON values only (no ``default``): what almost every command's arguments are."""
 
+MAX_PARAMETER_DEPTH = 100
+"""Levels of nesting kept of parameters too deep to serialise whole (see :func:`cut_parameters`)."""
+TOO_DEEP = "[too deep]"
+"""What stands in for each container past :data:`MAX_PARAMETER_DEPTH` levels."""
+
 
 def serialize_parameters(parameters: dict[str, Any] | str | None) -> tuple[str, int]:
     """Parameters as compact JSON text, and how many values JSON could not hold as they were.
@@ -68,7 +82,43 @@ def serialize_parameters(parameters: dict[str, Any] | str | None) -> tuple[str, 
     Discord objects (members, channels, roles, messages) are stored as their id and sets as
     lists: faithful conversions. Anything else JSON cannot encode is stored as its ``str`` and
     counted; so are NaN and circular structures (the whole dict then falls back to text values).
+    Parameters nested deeper than the encoder can go (Python's recursion limit) are stored cut
+    to :data:`MAX_PARAMETER_DEPTH` levels, counted once.
     """
+    try:
+        return _serialize(parameters)
+    except RecursionError:
+        if not isinstance(parameters, dict):
+            raise
+    # Only structures built to be deep get here (a command's arguments nest a few levels).
+    text, fallbacks = _serialize(cut_parameters(parameters))
+    return text, fallbacks + 1
+
+
+def cut_parameters(parameters: dict[Any, Any]) -> dict[Any, Any]:
+    """``parameters`` nested at most :data:`MAX_PARAMETER_DEPTH` levels: each dict, list,
+    tuple or set below that is replaced by :data:`TOO_DEEP`. A new structure; values are kept.
+
+    For parameters too deep to walk or serialise whole (past Python's recursion limit, about
+    1,000 levels): cut, they are stored rather than lost, and the cut shows where it was made.
+    """
+    return _cut(parameters, MAX_PARAMETER_DEPTH)  # type: ignore[no-any-return]
+
+
+def _cut(value: Any, levels: int) -> Any:
+    """``value`` with at most ``levels`` levels of containers; recursion at most that deep."""
+    if isinstance(value, dict):
+        if levels <= 0:
+            return TOO_DEEP
+        return {key: _cut(item, levels - 1) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        if levels <= 0:
+            return TOO_DEEP
+        return [_cut(item, levels - 1) for item in value]
+    return value
+
+
+def _serialize(parameters: dict[str, Any] | str | None) -> tuple[str, int]:
     if parameters is None:
         return "{}", 0
     if isinstance(parameters, str):
@@ -339,8 +389,14 @@ class BatchBuilder:
                 return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
         else:
             # Redacted before serialising, so a secret never reaches the JSON text.
-            redacted = privacy.redact(parameters) if parameters else parameters
-            text, fallbacks = serialize_parameters(redacted)
+            try:
+                redacted = privacy.redact(parameters) if parameters else parameters
+            except RecursionError:
+                # Too deep to walk: cut first (a correction), then redacted like any other.
+                redacted = privacy.redact(cut_parameters(parameters or {}))
+                fallbacks = 1
+            text, more = serialize_parameters(redacted)
+            fallbacks += more
         row: AuditRow = (
             record.guild_id,
             record.guild_name,
