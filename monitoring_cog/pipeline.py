@@ -20,8 +20,9 @@ from .clock import Clock
 from .config import RecordingConfig
 from .metrics.totals import CommandTotals
 from .privacy import Privacy
-from .records import CommandRecord, Record
-from .rollups import BatchBuilder, WriteBatch, serialize_parameters
+from .records import Record
+from .repair import repaired_records
+from .rollups import BatchBuilder, WriteBatch
 from .safe import ErrorCounter
 from .storage.base import Storage
 
@@ -93,6 +94,8 @@ class Recorder:
         cannot take): set aside one by one, counted here and in :attr:`dropped`, and logged."""
         self._one_at_a_time = 0
         """Records left to write singly, to find the one a failed batch cannot store."""
+        self._repairs = 0
+        """Writes refused for text UTF-8 cannot encode, whose records were then repaired."""
         self.written = 0
         """Records stored."""
         self.write_errors = 0
@@ -219,18 +222,9 @@ class Recorder:
                     writing.result()
                 except BaseException as exc:
                     if batch is not None and isinstance(exc, _BAD_VALUE):
-                        # The same values fail the same way on every retry: write singly until
-                        # the record at fault is found and set aside, so it holds up no other.
-                        repaired = _repaired(records[0]) if len(records) == 1 else None
-                        if repaired is not None:
-                            self._buffer.appendleft(repaired[0])
-                            self._note_repair(repaired[1])
-                        elif len(records) == 1:
-                            self._discard(exc)
-                            self._one_at_a_time = max(0, self._one_at_a_time - 1)
-                        else:
-                            self._buffer.extendleft(reversed(records))
-                            self._one_at_a_time = len(records)
+                        # The same values fail the same way on every retry: repair them, or
+                        # write singly until the record at fault is found and set aside.
+                        self._after_refused_value(exc, batch, records)
                         if cancelled:
                             raise asyncio.CancelledError from exc
                         continue
@@ -257,6 +251,26 @@ class Recorder:
                 self.last_error = None
                 if cancelled:
                     raise asyncio.CancelledError  # Now that the batch is known to be stored.
+
+    def _after_refused_value(
+        self, exc: Exception, batch: WriteBatch, records: list[Record]
+    ) -> None:
+        """Put back what a write refused for one of its values, repaired if it can be.
+
+        Text UTF-8 cannot encode (lone surrogates) is repaired and the batch retried whole.
+        Otherwise the records are retried one at a time, so the one at fault is found and set
+        aside alone.
+        """
+        fixed, corrections = repaired_records(records, batch.audit_rows)
+        if corrections:
+            self._buffer.extendleft(reversed(fixed))
+            self._note_repair(corrections)
+        elif len(records) == 1:
+            self._discard(exc)
+            self._one_at_a_time = max(0, self._one_at_a_time - 1)
+        else:
+            self._buffer.extendleft(reversed(records))
+            self._one_at_a_time = len(records)
 
     def _next_batch_size(self, pending: int) -> int:
         """Records to take into the next transaction, ``pending`` being queued.
@@ -291,13 +305,19 @@ class Recorder:
                     kept.append(record)
             return await _build(kept, self._privacy, outcomes=outcomes), kept
 
-    def _note_repair(self, fallbacks: int) -> None:
+    def _note_repair(self, corrections: int) -> None:
         if self._errors is not None:
-            self._errors.rejected_inputs += 1 + fallbacks
-        _log.warning(
-            "monitoring: a command's parameters held text UTF-8 cannot encode (a lone "
-            "surrogate); stored with '?' in its place"
-        )
+            self._errors.rejected_inputs += corrections
+        self._repairs += 1
+        # A guild whose name cannot be stored is in batch after batch: log powers of two.
+        if self._repairs & (self._repairs - 1) == 0:
+            _log.warning(
+                "monitoring: a write held text UTF-8 cannot encode (lone surrogates in a name, "
+                "message or parameters); stored with '?' in their place (%d values this time, "
+                "%d such writes so far)",
+                corrections,
+                self._repairs,
+            )
 
     def _discard(self, exc: Exception) -> None:
         self.discarded += 1
@@ -365,22 +385,6 @@ class Recorder:
             "last_error": self.last_error,
             "last_flush_at": self.last_flush_at,
         }
-
-
-def _repaired(record: Record) -> tuple[CommandRecord, int] | None:
-    """``record`` with its parameters as JSON text UTF-8 can encode (each lone surrogate a
-    ``?``), and the values stored as text on the way; ``None`` if that changes nothing.
-
-    Names and messages are cleaned on submit; parameters are serialised only by the writer.
-    """
-    if not isinstance(record, CommandRecord) or record.parameters is None:
-        return None
-    parameters = record.parameters
-    text, fallbacks = (
-        (parameters, 0) if isinstance(parameters, str) else serialize_parameters(parameters)
-    )
-    fixed = text.encode("utf-8", "replace").decode("utf-8")
-    return (record._replace(parameters=fixed), fallbacks) if fixed != text else None
 
 
 async def _wait_out_cancellation(task: asyncio.Future[None]) -> bool:
