@@ -109,7 +109,8 @@ class Database:
         return self.recorder.submit(record)
 
     async def flush(self) -> None:
-        """Write everything queued so far (readers call this first to read their own writes)."""
+        """Write everything queued before this call (readers call this first to read their own
+        writes); what is queued meanwhile is left to the writer."""
         await self.recorder.flush()
 
     async def close(self) -> None:

@@ -94,6 +94,9 @@ class Recorder:
         cannot take): set aside one by one, counted here and in :attr:`dropped`, and logged."""
         self._one_at_a_time = 0
         """Records left to write singly, to find the one a failed batch cannot store."""
+        self._done = 0
+        """Records taken off the front of the buffer for good (written or set aside). With the
+        buffer's length, it marks where the records queued before a flush's call end."""
         self._repairs = 0
         """Writes refused for text UTF-8 cannot encode, whose records were then repaired."""
         self.written = 0
@@ -199,9 +202,16 @@ class Recorder:
                     self._wake.clear()
 
     async def flush(self) -> None:
-        """Write everything queued before this call; raises if the database refuses it."""
+        """Write everything queued before this call; raises if the database refuses it.
+
+        What is queued meanwhile is left to the writer task (some may ride along in the last
+        batch written): under input faster than the database takes it, a caller waits for what
+        was queued when it called, never for the input to stop.
+        """
+        # Marked before waiting for the lock, which another flush may hold for a while.
+        records_due = self._done + self._in_flight + len(self._buffer)
         async with self._flush_lock:
-            while self._buffer:
+            while self._buffer and self._done < records_due:
                 buffer = self._buffer
                 count = min(len(buffer), self._next_batch_size(len(buffer)))
                 if count == len(buffer):
@@ -239,6 +249,7 @@ class Recorder:
                     self._in_flight = 0
                 if self._one_at_a_time:
                     self._one_at_a_time -= 1
+                self._done += len(records)
                 self.written += len(records)
                 if totals is not None:  # Counted once committed, so a retried batch counts once.
                     totals.add(batch.outcomes)
@@ -320,6 +331,7 @@ class Recorder:
             )
 
     def _discard(self, exc: Exception) -> None:
+        self._done += 1  # Off the buffer for good, as a written record is.
         self.discarded += 1
         self.dropped += 1
         if self._errors is not None:
