@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -223,6 +223,7 @@ class BatchBuilder:
         "_outcomes",
         "_per_command",
         "_privacy",
+        "_registered",
         "_seen",
     )
 
@@ -232,6 +233,8 @@ class BatchBuilder:
         """Redaction and user-id hashing: applied here, so a command's own path pays nothing."""
         self._seen: dict[str, list[Any]] = {}
         """guild -> [latest known name, last seen]; ``batch.servers`` in :meth:`finish`."""
+        self._registered: dict[str, tuple[str | None, float]] = {}
+        """guild -> (name, seen at), from :meth:`add_guilds`; merged into ``batch.servers``."""
         self._per_command: dict[tuple[str, date, str], list[Any]] = {}
         """(guild, day, command) -> [count, failures, sum, min, max, {bucket: count}]."""
         self._outcomes: tuple[dict[str, list[Any]], dict[str, list[Any]]] | None = (
@@ -375,6 +378,20 @@ class BatchBuilder:
         self._last_minute = last_minute
         self._minute_counts = minute_counts
 
+    def add_guilds(self, guilds: Mapping[str, tuple[str | None, float]]) -> None:
+        """Register ``guilds``, guild id -> (name or None, seen at), counting nothing.
+
+        Kept as given, apart from the guilds the records name: a slice of thousands of
+        registrations makes no list per guild (see :meth:`finishing`).
+        """
+        registered = self._registered
+        if not registered:
+            registered.update(guilds)
+            return
+        for guild, (name, at) in guilds.items():
+            known = registered.get(guild)
+            registered[guild] = (name, at) if known is None else _latest(known, name, at)
+
     def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
         """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks."""
         privacy = self._privacy
@@ -425,7 +442,15 @@ class BatchBuilder:
         at a time, so a large batch never holds the loop for long."""
         batch = self._batch
         days = batch.days
-        batch.servers = {guild: (known[0], known[1]) for guild, known in self._seen.items()}
+        servers = {guild: (known[0], known[1]) for guild, known in self._seen.items()}
+        if not servers:
+            servers = dict(self._registered)
+        else:
+            # A registration's name is the guild's as seen then; a record's, when it ran.
+            for guild, (name, at) in self._registered.items():
+                known = servers.get(guild)
+                servers[guild] = (name, at) if known is None else _latest(known, name, at)
+        batch.servers = servers
         commands = batch.commands
         latency = batch.latency
         for done, (key, stats) in enumerate(self._per_command.items(), 1):
@@ -458,6 +483,14 @@ def build_batch(records: Iterable[Record]) -> WriteBatch:
     builder = BatchBuilder()
     builder.add(records)
     return builder.finish()
+
+
+def _latest(
+    known: tuple[str | None, float], name: str | None, at: float
+) -> tuple[str | None, float]:
+    """A guild's ``known`` (name, last seen) updated with a later sighting's ``name`` (unless
+    ``None``) and ``at`` (if later)."""
+    return (known[0] if name is None else name, at if not known[1] > at else known[1])
 
 
 def _seen(seen: dict[str, list[Any]], guild: str, name: str | None, at: float) -> None:
