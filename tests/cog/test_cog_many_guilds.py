@@ -117,16 +117,18 @@ async def _ready_with_commands_arriving(
         since = clock.time()
         bot.dispatch("ready")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + DEADLINE
+        started = loop.time()
         # Until every guild's registration from this READY is stored (or records are lost).
         while await _seen_since(backend, since) < GUILDS + 1 and not recorder.dropped:
-            assert loop.time() < deadline, "the registrations are not all stored"
+            assert loop.time() < started + DEADLINE, "the registrations are not all stored"
             await asyncio.sleep(0.02)
+        stored_after = loop.time() - started
         await asyncio.sleep(0.1)  # A few more commands after the last registration.
         done.set()
         await commanding
         await dpytest.run_all_events()
         await cog.db.flush()
+    print(f"READY: every guild stored {stored_after:.2f} s after it; {len(sent)} commands sent")
     return len(sent), steps
 
 
