@@ -153,7 +153,7 @@ async def test_every_guild_registered_on_each_ready_and_no_command_dropped(
     first_ready = clock.time()
     assert_within_budget(steps)
 
-    # A later READY (a new gateway session) registers them all again: each guild's last
+    # A later READY (the bot reconnected) registers them all again: each guild's last
     # sighting moves on, none is added twice, still no command is dropped.
     clock.advance(60.0)
     more, steps = await _ready_with_commands_arriving(bot, cog, backend, clock)
