@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterable
 from types import TracebackType
 
 from .clock import Clock, SystemClock
@@ -108,8 +109,24 @@ class Database:
         """Queue a record for writing without waiting; ``False`` if it was dropped."""
         return self.recorder.submit(record)
 
+    def register_guild(self, guild_id: str, guild_name: str | None) -> None:
+        """Register a guild seen now, without waiting; never refused (see
+        :meth:`register_guilds`)."""
+        self.recorder.register_guilds(((guild_id, guild_name),), self.clock.time())
+
+    def register_guilds(
+        self, guilds: Iterable[tuple[str, str | None]], at: float | None = None
+    ) -> None:
+        """Register ``guilds``, each ``(guild_id, name or None)``, seen at ``at`` (default: now).
+
+        Registrations are kept one per guild beside the buffer (see
+        :meth:`Recorder.register_guilds`): registering many guilds drops no record.
+        """
+        self.recorder.register_guilds(guilds, self.clock.time() if at is None else at)
+
     async def flush(self) -> None:
-        """Write everything queued so far (readers call this first to read their own writes)."""
+        """Write everything queued before this call (readers call this first to read their own
+        writes); what is queued meanwhile is left to the writer."""
         await self.recorder.flush()
 
     async def close(self) -> None:

@@ -5,6 +5,10 @@ no lock. A writer task flushes the buffer every ``flush_interval`` seconds, or a
 is full, writing each batch (audit rows plus rollup increments) in one transaction. A failed write
 puts the batch back at the front of the buffer and is retried with exponential backoff. Past
 ``max_queue`` records, new ones are dropped and counted; the count is reported by the health check.
+
+Guilds seen (on READY, on joining one, renamed) are kept beside the buffer, one entry per guild,
+and written with the batches a slice at a time: a bot in more guilds than ``max_queue`` registers
+every one without a command record being refused for it.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from .clock import Clock
 from .config import RecordingConfig
 from .metrics.totals import CommandTotals
 from .privacy import Privacy
-from .records import CommandRecord, Record
-from .rollups import BatchBuilder, WriteBatch, serialize_parameters
+from .records import Record
+from .repair import repaired_records, storable
+from .rollups import BatchBuilder, WriteBatch
 from .safe import ErrorCounter
 from .storage.base import Storage
 
@@ -43,6 +49,15 @@ _BAD_VALUE = (UnicodeError, OverflowError, TypeError)
 too large): the record is at fault, not the database, and retrying cannot help."""
 _CLOSE_ATTEMPTS = 3
 """Write attempts made on close before queued records are given up (and counted as lost)."""
+_GUILD_SLICE = 2_000
+"""Guild registrations written per transaction, beside that transaction's records: 150,000
+registered on READY go in 75 transactions. PostgreSQL's write sorts and encodes its rows on the
+event loop: 5,000 a slice measured a 10 ms step there, 2,000 about 4 ms (SQLite builds its rows
+on its own thread)."""
+
+Registration = tuple[str | None, float]
+"""A pending guild registration: (latest name or None, latest time seen). A tuple of plain
+values: the garbage collector stops tracking it, so 150,000 of them cost collections nothing."""
 
 
 class Recorder:
@@ -93,6 +108,22 @@ class Recorder:
         cannot take): set aside one by one, counted here and in :attr:`dropped`, and logged."""
         self._one_at_a_time = 0
         """Records left to write singly, to find the one a failed batch cannot store."""
+        self._done = 0
+        """Records taken off the front of the buffer for good (written or set aside). With the
+        buffer's length, it marks where the records queued before a flush's call end."""
+        self._guilds: dict[str, Registration] = {}
+        """Guilds seen and not yet written, by id, in the order first registered; a guild seen
+        again meanwhile only updates its entry. Slices are taken from the front."""
+        self._guilds_added = 0
+        """Entries ever added to :attr:`_guilds`; the n-th added is the n-th taken."""
+        self._guilds_taken = 0
+        """Entries ever taken from the front of :attr:`_guilds`. Entries up to ``_guilds_added``
+        at a flush's call were registered before it: as ``_done`` does for records, the two
+        mark which registrations a flush must write."""
+        self._guilds_retry: dict[str, Registration] = {}
+        """The slice of a write that failed, written before :attr:`_guilds`."""
+        self._repairs = 0
+        """Writes refused for text UTF-8 cannot encode, whose records were then repaired."""
         self.written = 0
         """Records stored."""
         self.write_errors = 0
@@ -108,6 +139,11 @@ class Recorder:
     def pending(self) -> int:
         """Records waiting to be written."""
         return len(self._buffer)
+
+    @property
+    def pending_guilds(self) -> int:
+        """Guild registrations waiting to be written."""
+        return len(self._guilds) + len(self._guilds_retry)
 
     def track_commands(self) -> CommandTotals:
         """Start counting written commands per name and outcome (for the metrics); idempotent.
@@ -148,6 +184,35 @@ class Recorder:
             self._drop()
             return True
         return False
+
+    def register_guilds(self, guilds: Iterable[tuple[str, str | None]], at: float) -> None:
+        """Note the guilds ``guilds``, each ``(guild_id, name or None)``, as seen at ``at``.
+
+        Registrations wait beside the buffer, one per guild, never counting against
+        ``max_queue``: registering every guild of a large bot crowds out no command record. The
+        writer stores them in slices with its batches; a reader's flush includes those made
+        before it. A guild registered again before it is written only has its entry updated.
+        Ignored once the recorder is closing.
+        """
+        if self._closing:
+            return
+        pending = self._guilds
+        known_of = pending.get
+        added = 0
+        for guild_id, name in guilds:
+            known = known_of(guild_id)
+            if known is None:
+                added += 1
+                pending[guild_id] = (name, at)
+            else:
+                pending[guild_id] = (
+                    known[0] if name is None else name,
+                    known[1] if known[1] > at else at,
+                )
+        self._guilds_added += added
+        task = self._task
+        if task is None or task.done():
+            self._start()
 
     def _drop(self) -> None:
         self.dropped += 1
@@ -196,46 +261,56 @@ class Recorder:
                     self._wake.clear()
 
     async def flush(self) -> None:
-        """Write everything queued before this call; raises if the database refuses it."""
+        """Write everything queued before this call; raises if the database refuses it.
+
+        What is queued meanwhile is left to the writer task (some may ride along in the last
+        batch written): under input faster than the database takes it, a caller waits for what
+        was queued when it called, never for the input to stop.
+        """
+        # Marked before waiting for the lock, which another flush may hold for a while.
+        records_due = self._done + self._in_flight + len(self._buffer)
+        guilds_due = self._guilds_added
         async with self._flush_lock:
-            while self._buffer:
+            while True:
                 buffer = self._buffer
-                count = min(len(buffer), self._next_batch_size(len(buffer)))
+                take_records = bool(buffer) and self._done < records_due
+                # Writing singly isolates a record at fault: registrations wait meanwhile.
+                take_guilds = not self._one_at_a_time and self._guilds_pending(guilds_due)
+                if not take_records and not take_guilds:
+                    break
+                count = min(len(buffer), self._next_batch_size(len(buffer))) if take_records else 0
                 if count == len(buffer):
                     records = list(buffer)
                     buffer.clear()
                 else:
                     records = [buffer.popleft() for _ in range(count)]
+                guilds = self._take_guilds() if take_guilds else {}
                 # Out of the buffer, but in memory until written: they count against the bound.
                 self._in_flight = count
                 batch: WriteBatch | None = None
                 totals = self.command_totals
                 cancelled = False
                 try:
-                    batch, records = await self._aggregate(records, outcomes=totals is not None)
+                    batch, records = await self._aggregate(
+                        records, guilds, outcomes=totals is not None
+                    )
                     storage = await self._storage()
-                    writing = asyncio.ensure_future(storage.write(batch))
+                    writing = asyncio.get_running_loop().create_task(
+                        storage.write(batch), name="monitoring_cog-write"
+                    )
                     cancelled = await _wait_out_cancellation(writing)
                     writing.result()
                 except BaseException as exc:
                     if batch is not None and isinstance(exc, _BAD_VALUE):
-                        # The same values fail the same way on every retry: write singly until
-                        # the record at fault is found and set aside, so it holds up no other.
-                        repaired = _repaired(records[0]) if len(records) == 1 else None
-                        if repaired is not None:
-                            self._buffer.appendleft(repaired[0])
-                            self._note_repair(repaired[1])
-                        elif len(records) == 1:
-                            self._discard(exc)
-                            self._one_at_a_time = max(0, self._one_at_a_time - 1)
-                        else:
-                            self._buffer.extendleft(reversed(records))
-                            self._one_at_a_time = len(records)
+                        # The same values fail the same way on every retry: repair them, or
+                        # write singly until the record at fault is found and set aside.
+                        self._after_refused_value(exc, batch, records, guilds)
                         if cancelled:
                             raise asyncio.CancelledError from exc
                         continue
                     # Keep the batch, in order, for the next attempt.
                     self._buffer.extendleft(reversed(records))
+                    self._put_back_guilds(guilds)
                     if isinstance(exc, Exception):
                         self._note_failure(exc)
                     if cancelled:
@@ -245,6 +320,7 @@ class Recorder:
                     self._in_flight = 0
                 if self._one_at_a_time:
                     self._one_at_a_time -= 1
+                self._done += len(records)
                 self.written += len(records)
                 if totals is not None:  # Counted once committed, so a retried batch counts once.
                     totals.add(batch.outcomes)
@@ -257,6 +333,66 @@ class Recorder:
                 self.last_error = None
                 if cancelled:
                     raise asyncio.CancelledError  # Now that the batch is known to be stored.
+
+    def _after_refused_value(
+        self,
+        exc: Exception,
+        batch: WriteBatch,
+        records: list[Record],
+        guilds: dict[str, Registration],
+    ) -> None:
+        """Put back what a write refused for one of its values, repaired if it can be.
+
+        Text UTF-8 cannot encode (lone surrogates) is repaired and the batch retried whole.
+        Otherwise the records are retried one at a time, so the one at fault is found and set
+        aside alone; a slice of registrations with nothing to repair (never seen) is let go.
+        """
+        fixed, corrections = repaired_records(records, batch.audit_rows)
+        fixed_guilds, guild_corrections = _repaired_guilds(guilds)
+        if corrections or guild_corrections:
+            self._buffer.extendleft(reversed(fixed))
+            self._put_back_guilds(fixed_guilds)
+            self._note_repair(corrections + guild_corrections)
+        elif len(records) == 1 and not guilds:
+            self._discard(exc)
+            self._one_at_a_time = max(0, self._one_at_a_time - 1)
+        elif records:
+            self._buffer.extendleft(reversed(records))
+            self._put_back_guilds(guilds)
+            self._one_at_a_time = len(records)
+        else:
+            _log.error(
+                "monitoring: %d guild registrations cannot be stored (%s: %s); let go",
+                len(guilds),
+                type(exc).__name__,
+                exc,
+            )
+
+    def _guilds_pending(self, due: int) -> bool:
+        """Whether any of the first ``due`` entries ever added to :attr:`_guilds` is unwritten."""
+        return bool(self._guilds_retry) or (bool(self._guilds) and self._guilds_taken < due)
+
+    def _take_guilds(self) -> dict[str, Registration]:
+        """The next slice of registrations (at most ``_GUILD_SLICE``), oldest first."""
+        retry = self._guilds_retry
+        if retry:
+            self._guilds_retry = {}
+            return retry
+        guilds = self._guilds
+        if len(guilds) <= _GUILD_SLICE:
+            self._guilds = {}
+            self._guilds_taken += len(guilds)
+            return guilds
+        taken = dict(islice(guilds.items(), _GUILD_SLICE))
+        for guild in taken:
+            del guilds[guild]
+        self._guilds_taken += len(taken)
+        return taken
+
+    def _put_back_guilds(self, guilds: dict[str, Registration]) -> None:
+        # One flush at a time takes registrations, retried ones first: the retry slot is empty.
+        if guilds:
+            self._guilds_retry = guilds
 
     def _next_batch_size(self, pending: int) -> int:
         """Records to take into the next transaction, ``pending`` being queued.
@@ -271,35 +407,43 @@ class Recorder:
         return size * _DEEP_BATCHES if pending > size else size
 
     async def _aggregate(
-        self, records: list[Record], *, outcomes: bool
+        self, records: list[Record], guilds: dict[str, Registration], *, outcomes: bool
     ) -> tuple[WriteBatch, list[Record]]:
-        """The batch of ``records``, and the records it holds.
+        """The batch of ``records`` and ``guilds``, and the records it holds.
 
         Inputs are normalised on submit, so aggregation should not fail; if a record still
         cannot be aggregated, it alone is discarded (and counted), not the whole batch.
         """
+        privacy = self._privacy
         try:
-            return await _build(records, self._privacy, outcomes=outcomes), records
+            return await _build(records, privacy, outcomes=outcomes, guilds=guilds), records
         except Exception:
             kept: list[Record] = []
             for record in records:
                 try:
-                    await _build([record], self._privacy, outcomes=outcomes)
+                    await _build([record], privacy, outcomes=outcomes)
                 except Exception as exc:
                     self._discard(exc)
                 else:
                     kept.append(record)
-            return await _build(kept, self._privacy, outcomes=outcomes), kept
+            return await _build(kept, privacy, outcomes=outcomes, guilds=guilds), kept
 
-    def _note_repair(self, fallbacks: int) -> None:
+    def _note_repair(self, corrections: int) -> None:
         if self._errors is not None:
-            self._errors.rejected_inputs += 1 + fallbacks
-        _log.warning(
-            "monitoring: a command's parameters held text UTF-8 cannot encode (a lone "
-            "surrogate); stored with '?' in its place"
-        )
+            self._errors.rejected_inputs += corrections
+        self._repairs += 1
+        # A guild whose name cannot be stored is in batch after batch: log powers of two.
+        if self._repairs & (self._repairs - 1) == 0:
+            _log.warning(
+                "monitoring: a write held text UTF-8 cannot encode (lone surrogates in a name, "
+                "message or parameters); stored with '?' in their place (%d values this time, "
+                "%d such writes so far)",
+                corrections,
+                self._repairs,
+            )
 
     def _discard(self, exc: Exception) -> None:
+        self._done += 1  # Off the buffer for good, as a written record is.
         self.discarded += 1
         self.dropped += 1
         if self._errors is not None:
@@ -367,20 +511,17 @@ class Recorder:
         }
 
 
-def _repaired(record: Record) -> tuple[CommandRecord, int] | None:
-    """``record`` with its parameters as JSON text UTF-8 can encode (each lone surrogate a
-    ``?``), and the values stored as text on the way; ``None`` if that changes nothing.
-
-    Names and messages are cleaned on submit; parameters are serialised only by the writer.
-    """
-    if not isinstance(record, CommandRecord) or record.parameters is None:
-        return None
-    parameters = record.parameters
-    text, fallbacks = (
-        (parameters, 0) if isinstance(parameters, str) else serialize_parameters(parameters)
-    )
-    fixed = text.encode("utf-8", "replace").decode("utf-8")
-    return (record._replace(parameters=fixed), fallbacks) if fixed != text else None
+def _repaired_guilds(guilds: dict[str, Registration]) -> tuple[dict[str, Registration], int]:
+    """``guilds`` with ids and names UTF-8 can encode, and how many had to change."""
+    repaired: dict[str, Registration] = {}
+    changed = 0
+    for guild, (name, at) in guilds.items():
+        clean_guild = storable(guild)
+        clean_name = None if name is None else storable(name)
+        if clean_guild is not guild or clean_name is not name:
+            changed += 1
+        repaired[clean_guild] = (clean_name, at)
+    return (repaired, changed) if changed else (guilds, 0)
 
 
 async def _wait_out_cancellation(task: asyncio.Future[None]) -> bool:
@@ -400,14 +541,20 @@ async def _wait_out_cancellation(task: asyncio.Future[None]) -> bool:
 
 
 async def _build(
-    records: list[Record], privacy: Privacy | None = None, *, outcomes: bool = False
+    records: list[Record],
+    privacy: Privacy | None = None,
+    *,
+    outcomes: bool = False,
+    guilds: dict[str, Registration] | None = None,
 ) -> WriteBatch:
-    """Aggregate ``records``, yielding to the event loop between slices.
+    """Aggregate ``records`` and register ``guilds``, yielding to the event loop between slices.
 
     Aggregating costs a few microseconds a record; done in one go, a full batch of records from
     many guilds would hold the loop for tens of milliseconds.
     """
     builder = BatchBuilder(privacy, outcomes=outcomes)
+    if guilds:
+        builder.add_guilds(guilds)
     for start in range(0, len(records), _BUILD_SLICE):
         if start:
             await asyncio.sleep(0)

@@ -65,7 +65,12 @@ class StatRecord:
 
 @dataclass(slots=True)
 class GuildRecord:
-    """A guild seen (joined, ready, renamed): registers it without counting anything."""
+    """A guild seen: registers it without counting anything.
+
+    Queued in the buffer like any record, so it counts against ``max_queue``. The cog registers
+    the guilds it sees (ready, joined, renamed) with :meth:`Database.register_guilds` instead,
+    which keeps one entry per guild beside the buffer.
+    """
 
     guild_id: str
     guild_name: str | None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,7 +22,16 @@ from .metrics.totals import DURATION_BUCKETS
 from .privacy import Privacy
 from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
 
-__all__ = ("AuditRow", "BatchBuilder", "WriteBatch", "build_batch", "serialize_parameters")
+__all__ = (
+    "MAX_PARAMETER_DEPTH",
+    "TOO_DEEP",
+    "AuditRow",
+    "BatchBuilder",
+    "WriteBatch",
+    "build_batch",
+    "cut_parameters",
+    "serialize_parameters",
+)
 
 AuditRow = tuple[
     str, str | None, str, str | None, str, str, float, bool, str | None, str | None, float
@@ -61,6 +70,11 @@ class WriteBatch:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 """Plain JSON values only (no ``default``): what almost every command's arguments are."""
 
+MAX_PARAMETER_DEPTH = 100
+"""Levels of nesting kept of parameters too deep to serialise whole (see :func:`cut_parameters`)."""
+TOO_DEEP = "[too deep]"
+"""What stands in for each container past :data:`MAX_PARAMETER_DEPTH` levels."""
+
 
 def serialize_parameters(parameters: dict[str, Any] | str | None) -> tuple[str, int]:
     """Parameters as compact JSON text, and how many values JSON could not hold as they were.
@@ -68,7 +82,43 @@ def serialize_parameters(parameters: dict[str, Any] | str | None) -> tuple[str, 
     Discord objects (members, channels, roles, messages) are stored as their id and sets as
     lists: faithful conversions. Anything else JSON cannot encode is stored as its ``str`` and
     counted; so are NaN and circular structures (the whole dict then falls back to text values).
+    Parameters nested deeper than the encoder can go (Python's recursion limit) are stored cut
+    to :data:`MAX_PARAMETER_DEPTH` levels, counted once.
     """
+    try:
+        return _serialize(parameters)
+    except RecursionError:
+        if not isinstance(parameters, dict):
+            raise
+    # Only structures built to be deep get here (a command's arguments nest a few levels).
+    text, fallbacks = _serialize(cut_parameters(parameters))
+    return text, fallbacks + 1
+
+
+def cut_parameters(parameters: dict[Any, Any]) -> dict[Any, Any]:
+    """``parameters`` nested at most :data:`MAX_PARAMETER_DEPTH` levels: each dict, list,
+    tuple or set below that is replaced by :data:`TOO_DEEP`. A new structure; values are kept.
+
+    For parameters too deep to walk or serialise whole (past Python's recursion limit, about
+    1,000 levels): cut, they are stored rather than lost, and the cut shows where it was made.
+    """
+    return _cut(parameters, MAX_PARAMETER_DEPTH)  # type: ignore[no-any-return]
+
+
+def _cut(value: Any, levels: int) -> Any:
+    """``value`` with at most ``levels`` levels of containers; recursion at most that deep."""
+    if isinstance(value, dict):
+        if levels <= 0:
+            return TOO_DEEP
+        return {key: _cut(item, levels - 1) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        if levels <= 0:
+            return TOO_DEEP
+        return [_cut(item, levels - 1) for item in value]
+    return value
+
+
+def _serialize(parameters: dict[str, Any] | str | None) -> tuple[str, int]:
     if parameters is None:
         return "{}", 0
     if isinstance(parameters, str):
@@ -173,6 +223,7 @@ class BatchBuilder:
         "_outcomes",
         "_per_command",
         "_privacy",
+        "_registered",
         "_seen",
     )
 
@@ -182,6 +233,8 @@ class BatchBuilder:
         """Redaction and user-id hashing: applied here, so a command's own path pays nothing."""
         self._seen: dict[str, list[Any]] = {}
         """guild -> [latest known name, last seen]; ``batch.servers`` in :meth:`finish`."""
+        self._registered: dict[str, tuple[str | None, float]] = {}
+        """guild -> (name, seen at), from :meth:`add_guilds`; merged into ``batch.servers``."""
         self._per_command: dict[tuple[str, date, str], list[Any]] = {}
         """(guild, day, command) -> [count, failures, sum, min, max, {bucket: count}]."""
         self._outcomes: tuple[dict[str, list[Any]], dict[str, list[Any]]] | None = (
@@ -325,6 +378,20 @@ class BatchBuilder:
         self._last_minute = last_minute
         self._minute_counts = minute_counts
 
+    def add_guilds(self, guilds: Mapping[str, tuple[str | None, float]]) -> None:
+        """Register ``guilds``, guild id -> (name or None, seen at), counting nothing.
+
+        Kept as given, apart from the guilds the records name: a slice of thousands of
+        registrations makes no list per guild (see :meth:`finishing`).
+        """
+        registered = self._registered
+        if not registered:
+            registered.update(guilds)
+            return
+        for guild, (name, at) in guilds.items():
+            known = registered.get(guild)
+            registered[guild] = (name, at) if known is None else _latest(known, name, at)
+
     def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
         """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks."""
         privacy = self._privacy
@@ -339,8 +406,14 @@ class BatchBuilder:
                 return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
         else:
             # Redacted before serialising, so a secret never reaches the JSON text.
-            redacted = privacy.redact(parameters) if parameters else parameters
-            text, fallbacks = serialize_parameters(redacted)
+            try:
+                redacted = privacy.redact(parameters) if parameters else parameters
+            except RecursionError:
+                # Too deep to walk: cut first (a correction), then redacted like any other.
+                redacted = privacy.redact(cut_parameters(parameters or {}))
+                fallbacks = 1
+            text, more = serialize_parameters(redacted)
+            fallbacks += more
         row: AuditRow = (
             record.guild_id,
             record.guild_name,
@@ -369,7 +442,15 @@ class BatchBuilder:
         at a time, so a large batch never holds the loop for long."""
         batch = self._batch
         days = batch.days
-        batch.servers = {guild: (known[0], known[1]) for guild, known in self._seen.items()}
+        servers = {guild: (known[0], known[1]) for guild, known in self._seen.items()}
+        if not servers:
+            servers = dict(self._registered)
+        else:
+            # A registration's name is the guild's as seen then; a record's, when it ran.
+            for guild, (name, at) in self._registered.items():
+                known = servers.get(guild)
+                servers[guild] = (name, at) if known is None else _latest(known, name, at)
+        batch.servers = servers
         commands = batch.commands
         latency = batch.latency
         for done, (key, stats) in enumerate(self._per_command.items(), 1):
@@ -402,6 +483,14 @@ def build_batch(records: Iterable[Record]) -> WriteBatch:
     builder = BatchBuilder()
     builder.add(records)
     return builder.finish()
+
+
+def _latest(
+    known: tuple[str | None, float], name: str | None, at: float
+) -> tuple[str | None, float]:
+    """A guild's ``known`` (name, last seen) updated with a later sighting's ``name`` (unless
+    ``None``) and ``at`` (if later)."""
+    return (known[0] if name is None else name, at if not known[1] > at else known[1])
 
 
 def _seen(seen: dict[str, list[Any]], guild: str, name: str | None, at: float) -> None:

@@ -348,6 +348,34 @@ async def test_failed_write_keeps_the_batch_and_retries_until_it_succeeds(
     assert recorded(backend) == everywhere(20)
 
 
+async def test_registrations_in_a_failed_write_are_kept_and_the_latest_name_wins(
+    make_system: MakeSystem, backend: Backend, clock: ManualClock
+) -> None:
+    db = make_system(busy_timeout_ms=20, flush_interval=0.02, retry_backoff_max=0.2).db
+    recorder = db.recorder
+    await db.connect()
+    guilds = 5_000  # More than one slice a transaction.
+
+    with backend.exclusive_lock():
+        db.register_guilds((str(g), f"Guild {g}") for g in range(guilds))
+        await wait_until(lambda: recorder.write_errors >= 2, "two failed attempts")
+        assert recorder.pending_guilds == guilds  # The failed slice kept, for the retry.
+        clock.advance(5.0)
+        db.register_guild("0", "Renamed")  # Seen again while its slice waits to be retried.
+        db.register_guild("new", "Joined")
+
+    await wait_until(lambda: recorder.pending_guilds == 0, "the registrations to be written")
+    await db.flush()
+    storage = await db.storage()
+    assert await storage.server_count() == guilds + 1
+    servers = {s.guild_id: s for s in await storage.list_servers()}
+    assert servers["0"].guild_name == "Renamed"
+    assert servers["0"].last_seen == clock.time()
+    assert servers["1"].guild_name == "Guild 1"
+    assert servers["new"].guild_name == "Joined"
+    assert recorder.dropped == 0
+
+
 # --- close -------------------------------------------------------------------------------------
 
 

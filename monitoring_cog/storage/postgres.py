@@ -252,6 +252,19 @@ class _Rows:
             (_MINUTES, self.minutes),
         ]
 
+    def check_encodable(self) -> None:
+        """Raise :class:`UnicodeEncodeError` if any text holds a lone surrogate.
+
+        asyncpg reports one as a ``DataError`` (or a ``UnicodeEncodeError`` from ``COPY``);
+        raised as itself, it tells the recorder the records are at fault, as SQLite's does.
+        """
+        for name in self.__slots__:
+            rows: list[tuple[Any, ...]] = getattr(self, name)
+            for row in rows:
+                for value in row:
+                    if type(value) is str and not value.isascii():
+                        value.encode("utf-8")
+
     def cleaned(self) -> _Rows | None:
         """A copy holding only values PostgreSQL stores (no NUL, no lone surrogate, a bool
         ``success``); ``None`` if every value already was one.
@@ -455,6 +468,9 @@ class PostgresStorage(Storage):
         try:
             await _write(pool, rows, bulk=True)
         except _UNSTORABLE:
+            # Lone surrogates, as SQLite does: UnicodeEncodeError, for the recorder to repair
+            # the records (counted) and write the batch again in bulk.
+            rows.check_encodable()
             cleaned = rows.cleaned()
             if cleaned is None:
                 raise  # Nothing to clean: a real error, for the recorder to retry.

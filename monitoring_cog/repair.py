@@ -1,0 +1,108 @@
+"""Records a write refused for their text, made storable: each lone surrogate becomes ``?``.
+
+A Python ``str`` can hold a lone surrogate (half of a UTF-16 pair, such as ``"\\ud800"``); UTF-8
+cannot encode one, so neither SQLite nor PostgreSQL stores it, and the whole batch holding it is
+refused. Discord can send such text in a guild's name, a user's name or a message, and the cog's
+hooks queue what discord.py hands them untouched: cleaning there would cost every command. The
+writer calls this module only once a write has been refused, so text needing no repair costs
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .records import CommandRecord, GuildRecord, Record, StatRecord
+from .rollups import AuditRow, serialize_parameters
+
+__all__ = ("repaired_records", "storable")
+
+_TEXT_FIELDS = tuple(
+    CommandRecord._fields.index(name)
+    for name in (
+        "guild_id",
+        "guild_name",
+        "user_id",
+        "username",
+        "command",
+        "error_type",
+        "error_message",
+    )
+)
+"""The text fields of a :class:`CommandRecord` besides its parameters, by position."""
+_PARAMETERS = CommandRecord._fields.index("parameters")
+
+
+def storable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by ``?``; ``text`` itself if it has none."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _storable(value: Any) -> Any:
+    return storable(value) if type(value) is str else value
+
+
+def repaired_records(
+    records: Sequence[Record], audit_rows: Sequence[AuditRow]
+) -> tuple[list[Record], int]:
+    """``records`` with every text value made storable, and the corrections that took.
+
+    A record that changed counts one correction; parameters it held as a dict are replaced by
+    their JSON text (repaired), and the values that text already had to store as text count
+    too, as they would have in the batch that failed.
+
+    ``audit_rows`` are the rows the refused batch built from ``records``, one per
+    :class:`CommandRecord` in order: their parameters are already JSON text (and redacted), so
+    they are checked without being serialised again.
+    """
+    rows = iter(audit_rows)
+    fixed: list[Record] = []
+    corrections = 0
+    for record in records:
+        repaired: Record
+        if isinstance(record, CommandRecord):
+            repaired, fallbacks = _repaired_command(record, str(next(rows)[_PARAMETERS]))
+            corrections += fallbacks
+        elif isinstance(record, StatRecord):
+            guild_id, user_id = _storable(record.guild_id), _storable(record.user_id)
+            repaired = record
+            if guild_id is not record.guild_id or user_id is not record.user_id:
+                repaired = StatRecord(record.kind, guild_id, user_id, record.amount, record.at)
+        else:
+            guild_id, name = _storable(record.guild_id), _storable(record.guild_name)
+            repaired = record
+            if guild_id is not record.guild_id or name is not record.guild_name:
+                repaired = GuildRecord(guild_id, name, record.at)
+        if repaired is not record:
+            corrections += 1
+        fixed.append(repaired)
+    return fixed, corrections
+
+
+def _repaired_command(record: CommandRecord, parameters_text: str) -> tuple[CommandRecord, int]:
+    values: list[Any] | None = None
+    for index in _TEXT_FIELDS:
+        value = record[index]
+        if type(value) is str:
+            repaired = storable(value)
+            if repaired is not value:
+                values = values or list(record)
+                values[index] = repaired
+    fallbacks = 0
+    text = storable(parameters_text)
+    if text is not parameters_text:
+        values = values or list(record)
+        values[_PARAMETERS] = text
+        parameters = record.parameters
+        if parameters is not None and not isinstance(parameters, str):
+            fallbacks = serialize_parameters(parameters)[1]
+    if values is None:
+        return record, 0
+    return CommandRecord._make(values), fallbacks
