@@ -25,7 +25,7 @@ from .privacy import Privacy
 from .records import Record
 from .replay import replay_spills
 from .safe import ErrorCounter
-from .spill import SpillTarget, prepare_folder, spill_target, write_spill
+from .spill import SpillTarget, folder_problem, spill_target, write_spill
 from .storage.base import Storage
 from .storage.factory import open_storage
 
@@ -57,7 +57,8 @@ class Database:
         created or written to; or it is a URL of a scheme other than ``postgresql://``.
     ConfigError
         The config file is invalid, ``[privacy] hash_user_ids`` is on without a secret, or the
-        spill folder (``[recording] spill_dir``) cannot be created or written to.
+        spill folder (``[recording] spill_dir``) is not a folder, or cannot be created or
+        written to.
     """
 
     def __init__(
@@ -100,11 +101,11 @@ class Database:
             sqlite_path=self.config.database.path,
         )
         if target is not None:
-            problem = prepare_folder(target.folder)
+            problem = folder_problem(target.folder)
             if problem is not None:
                 raise ConfigError(
                     f"recording.spill_dir: expected a folder this process can write spill files"
-                    f" to, got {str(target.folder)!r}: {problem}"
+                    f" to, got {str(target.folder)!r} ({problem})"
                 )
         return target
 
@@ -174,7 +175,7 @@ class Database:
             if not self.recorder.writing_late:
                 # Else still looked after at exit: the late write's records, if it cannot end.
                 exit_guard.untrack(self)
-            # The recorder leaves a little of the time for this (see pipeline._CLOSE_RESERVE).
+            # The recorder leaves a little of the time for this (see pipeline._RESERVE_BASE).
             await self._close_storage(deadline)
 
     async def _close_storage(self, deadline: float) -> None:

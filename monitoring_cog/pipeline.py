@@ -48,11 +48,12 @@ more objects alive at once) half as long again, past the 10 ms the loop may be h
 _BAD_VALUE = (UnicodeError, OverflowError, TypeError)
 """Errors raised converting a record's values for the database (a lone surrogate, an integer
 too large): the record is at fault, not the database, and retrying cannot help."""
-_CLOSE_RESERVE = 1.0
-"""Seconds before closing's deadline (a quarter of the time allowed, if less) by which a write's
-lock wait ends. The rest is for what follows: a batch still being built is stopped, the records
-are taken back and spilled (about 0.3 s for 100,000), so nothing is still running at the
-deadline but a write the database does not answer."""
+_RESERVE_BASE = 0.25
+_RESERVE_PER_RECORD = 20e-6
+"""How much of closing's time is kept back from writing: 0.25 s, and 20 µs a queued record (a
+spill measured 5 to 8 µs a record, 0.5 to 0.8 s for 100,000, on a busy machine), a quarter of
+the time at most. Lock waits end that long before the deadline; the last three quarters of it
+are the spill's."""
 _CLOSE_ATTEMPTS = 3
 """Write attempts made while closing (each ending by the deadline) before what is left is
 spilled: a database failing fast (a corrupt file) does not hold the close until its deadline."""
@@ -209,7 +210,7 @@ class Recorder:
                 # Cancelled while open: most likely asyncio.run ending (it cancels every task
                 # left) with no close() to come. Waiting here holds its shutdown only this long.
                 limit = self._config.close_timeout
-                self._write_reserve = min(_CLOSE_RESERVE, limit / 4)
+                self._write_reserve = self._reserve(limit)
                 await self._write_out(
                     asyncio.get_running_loop().time() + limit,
                     "the writer was cancelled before close()",
@@ -395,7 +396,7 @@ class Recorder:
         deadline = asyncio.get_running_loop().time() + limit
         # From now on every write's lock wait ends by the deadline (even one that starts after
         # it: it then fails at once, and its records are spilled).
-        self._write_reserve = min(_CLOSE_RESERVE, limit / 4)
+        self._write_reserve = self._reserve(limit)
         self._write_deadline = deadline
         task, self._task = self._task, None
         try:
@@ -446,12 +447,12 @@ class Recorder:
         """
         reserve = self._write_reserve
         try:
-            await _wait_until(task, deadline - reserve / 2)
+            await _wait_until(task, deadline - reserve * 0.85)
             if not task.done():
                 # Past every lock wait: a batch still being built stops at once (its records
                 # back in the buffer); a write the database does not answer runs on.
                 task.cancel()
-                await _wait_until(task, deadline - reserve / 4)
+                await _wait_until(task, deadline - reserve * 0.75)
         finally:
             if not task.done():
                 self._leave_running(task)
@@ -526,6 +527,12 @@ class Recorder:
             )
             self._in_flight = 0
         self._spill_leftovers("the process is ending without close()")
+
+    def _reserve(self, limit: float) -> float:
+        """Seconds of a close of ``limit`` seconds kept back from writing (see
+        ``_RESERVE_PER_RECORD``)."""
+        queued = len(self._buffer) + self._in_flight
+        return min(limit / 4, _RESERVE_BASE + queued * _RESERVE_PER_RECORD)
 
     def _lock_wait(self) -> float | None:
         """Seconds a write may wait for a lock: what is left until closing's deadline, or

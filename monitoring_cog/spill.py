@@ -4,12 +4,14 @@ When closing runs out of time (``recording.close_timeout``), or the process ends
 the records still queued are written to a spill file rather than lost. The next start writes
 each spill into the database exactly once (:mod:`monitoring_cog.replay`).
 
-A spill file is UTF-8 JSON, one value a line: a header, then one line per record, tagged with
+A spill file is two lines of UTF-8 JSON: a header, then the records, each a list tagged with
 its kind::
 
     {"format": "monitoring_cog-spill", "version": 1, "id": "...", "records": 2, ...}
-    ["command", guild_id, guild_name, user_id, username, command, parameters, duration, ...]
-    ["stat", "song", guild_id, user_id, amount, at]
+    [["command", guild_id, guild_name, user_id, username, command, parameters, ...],
+     ["stat", "song", guild_id, user_id, amount, at]]
+
+(the second line shown folded here).
 
 It is written to a hidden temporary file, fsynced, renamed into place and the folder fsynced, so
 a file under its final name is always complete. The ``[privacy]`` rules are applied before a
@@ -44,7 +46,7 @@ __all__ = (
     "SpillError",
     "SpillTarget",
     "find_spills",
-    "prepare_folder",
+    "folder_problem",
     "read_spill",
     "remove_spill",
     "spill_target",
@@ -81,7 +83,9 @@ class RecordCodec(Generic[_R]):
 
 
 def _private_command(record: CommandRecord, privacy: Privacy) -> tuple[CommandRecord, int]:
-    parameters = record.parameters
+    (guild, name, user, username, command, parameters, duration, success, kind, message, at) = (
+        record
+    )
     fallbacks = 0
     if not privacy.store_parameters:
         text = "{}"
@@ -92,14 +96,23 @@ def _private_command(record: CommandRecord, privacy: Privacy) -> tuple[CommandRe
         text, fallbacks = serialize_parameters(
             privacy.redact(parameters) if parameters else parameters
         )
-    # Text UTF-8 cannot encode (a lone surrogate) gets "?" in its place, as the writer does.
-    fixed = text.encode("utf-8", "replace").decode("utf-8")
-    if fixed != text:
-        text, fallbacks = fixed, fallbacks + 1
-    private = record._replace(
-        parameters=text,
-        user_id=privacy.user_id(record.user_id),
-        username=record.username if privacy.store_usernames else None,
+    if not text.isascii():
+        # Text UTF-8 cannot encode (a lone surrogate) gets "?" in its place, as the writer does.
+        fixed = text.encode("utf-8", "replace").decode("utf-8")
+        if fixed != text:
+            text, fallbacks = fixed, fallbacks + 1
+    private = CommandRecord(
+        guild,
+        name,
+        privacy.user_id(user),
+        username if privacy.store_usernames else None,
+        command,
+        text,
+        duration,
+        success,
+        kind,
+        message,
+        at,
     )
     return private, fallbacks
 
@@ -141,6 +154,8 @@ CODECS: tuple[RecordCodec[Any], ...] = (
 """One codec per record kind of :data:`~monitoring_cog.records.Record`."""
 
 _NO_RULES = Privacy(())
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+"""``default=str``: a value no record should hold still spills, as text, with the rest."""
 _BY_KIND: dict[type, RecordCodec[Any]] = {codec.kind: codec for codec in CODECS}
 _BY_TAG: dict[str, RecordCodec[Any]] = {codec.tag: codec for codec in CODECS}
 
@@ -195,16 +210,19 @@ def spill_target(
     return SpillTarget(folder, f"postgresql-{digest}", location)
 
 
-def prepare_folder(folder: Path) -> str | None:
-    """Create ``folder`` if missing; the reason it cannot hold spill files, or ``None``."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"cannot create it: {exc.strerror or exc}"
-    if not folder.is_dir():
-        return "it is not a folder"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return "it is not writable"
+def folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` could not hold spill files, or ``None``; checked at start-up, so a spill
+    never fails at shutdown for a reason known all along. A missing folder is fine if it can be
+    created (it is, by the first spill: a process that never spills leaves none behind)."""
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            return "no part of the path exists"
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
     return None
 
 
@@ -220,32 +238,29 @@ def write_spill(
     spill_id = f"{time.time_ns():020d}-{secrets.token_hex(6)}"
     # Without rules of its own a spill still stores parameters as JSON text, as the writer does.
     rules = privacy if privacy is not None else _NO_RULES
-    lines = [""] * (len(records) + 1)
+    rows: list[list[Any]] = [[]] * len(records)
     fallbacks = 0
-    for index, record in enumerate(records, 1):
+    for index, record in enumerate(records):
         codec = _BY_KIND[type(record)]
         record, fallen_back = codec.private(record, rules)
         fallbacks += fallen_back
-        # default=str: a value no record should hold still spills (as text) with the rest.
-        lines[index] = json.dumps(
-            [codec.tag, *codec.encode(record)], separators=(",", ":"), default=str
-        )
-    lines[0] = json.dumps(
-        {
-            "format": FORMAT,
-            "version": VERSION,
-            "id": spill_id,
-            "records": len(records),
-            "database": target.location,
-            "created_at": time.time(),
-        }
-    )
+        rows[index] = [codec.tag, *codec.encode(record)]
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "id": spill_id,
+        "records": len(records),
+        "database": target.location,
+        "created_at": time.time(),
+    }
+    # Encoded in one call: a call per record costs more than the encoding itself.
+    text = f"{json.dumps(header)}\n{_encode(rows)}\n"
+    target.folder.mkdir(parents=True, exist_ok=True)
     final = target.folder / f"{target.prefix}.{spill_id}{SUFFIX}"
     temporary = target.folder / f".{final.name}.tmp"
     try:
         with open(temporary, "x", encoding="utf-8") as file:
-            file.write("\n".join(lines))
-            file.write("\n")
+            file.write(text)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, final)
@@ -263,8 +278,8 @@ def read_spill(path: Path) -> Spill:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpillError(f"{path}: cannot read it: {exc}") from exc
     lines = text.split("\n")
-    if lines[-1] != "":
-        raise SpillError(f"{path}: the last line is incomplete")
+    if len(lines) != 3 or lines[-1] != "":
+        raise SpillError(f"{path}: damaged: expected a header line and a records line")
     try:
         header = json.loads(lines[0])
         if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -274,7 +289,10 @@ def read_spill(path: Path) -> Spill:
                 f"{path}: spill format version {header.get('version')!r}; this monitoring_cog"
                 f" reads version {VERSION}"
             )
-        records = [_decode(json.loads(line)) for line in lines[1:-1]]
+        rows = json.loads(lines[1])
+        if not isinstance(rows, list):
+            raise SpillError(f"{path}: damaged: the records line is not a list")
+        records = [_decode(row) for row in rows]
     except SpillError:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as exc:
