@@ -223,5 +223,5 @@ class Database:
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:
-    if not task.cancelled():
-        task.exception()  # A late failure to close: nothing left to do about it.
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning("monitoring: closing the connection late failed: %s", task.exception())

@@ -59,7 +59,8 @@ def track(database: Abandonable) -> None:
         )
         try:
             register(_at_exit)
-        except RuntimeError:  # Already shutting down: the process is on its way out.
+        except RuntimeError as exc:  # Already shutting down: the process is on its way out.
+            _log.debug("monitoring: no exit hook registered (%s)", exc)
             return
         _registered = True
 

@@ -440,10 +440,12 @@ class Recorder:
             self._spill_leftovers(why)
 
     async def _finished_by(self, task: asyncio.Future[None], deadline: float) -> bool:
-        """Wait for ``task`` until ``deadline`` without cancelling it; whether it finished.
+        """Wait for ``task`` (a flush, or the writer) until shortly before ``deadline``, then
+        cancel it and wait a little more; whether it finished.
 
-        A write not finished by then, or when the wait is itself interrupted (cancelled, a
-        second Ctrl-C), is left to finish (:meth:`_leave_running`).
+        Cancelling stops a batch being built, not a write in progress (:meth:`flush` waits
+        that out). A write not finished by then, or when the wait is itself interrupted
+        (cancelled, a second Ctrl-C), is left to finish (:meth:`_leave_running`).
         """
         reserve = self._write_reserve
         try:
@@ -490,7 +492,7 @@ class Recorder:
             if self._spill is not None:
                 try:
                     path = self._spill(records)
-                except (OSError, ValueError, TypeError) as exc:
+                except Exception as exc:  # Counted and logged below: closing goes on.
                     error = f"{type(exc).__name__}: {exc}"
             self._buffer.clear()
             if path is not None:

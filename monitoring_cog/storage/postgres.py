@@ -21,7 +21,6 @@ only for a ``postgresql://`` URL, so SQLite users never need asyncpg.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import date
@@ -485,8 +484,12 @@ class PostgresStorage(Storage):
         if pool is not None:
             # The loop that owned the sockets is closed: closing them may fail, and the process
             # is ending anyway (the server rolls back whatever a cut connection left open).
-            with contextlib.suppress(Exception):
+            try:
                 pool.terminate()
+            except Exception as exc:
+                _log.debug(
+                    "monitoring: connections to %s left to the exit (%s)", self._location, exc
+                )
 
     async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
         pool = self._connected()
