@@ -104,6 +104,13 @@ class RecordingConfig:
     """Records held in memory at most; past it new records are dropped and counted."""
     retry_backoff_max: float = 30.0
     """Longest wait, in seconds, between retries of a failed write."""
+    close_timeout: float = 8.0
+    """Seconds closing (unloading the extension, ``bot.close()``, ``db.close()``) takes at most,
+    whatever the database does; what is still unwritten then goes to a spill file, written to the
+    database on the next start. Under the 10 seconds a container is given to stop."""
+    spill_dir: str = ""
+    """Folder of the spill files; "" keeps them beside the SQLite file (with PostgreSQL, in the
+    folder of ``database.path``)."""
 
     def __post_init__(self) -> None:
         _require(
@@ -116,6 +123,18 @@ class RecordingConfig:
             "recording.retry_backoff_max",
             "a number > 0",
             self.retry_backoff_max,
+        )
+        _require(
+            self.close_timeout > 0,
+            "recording.close_timeout",
+            "a number of seconds > 0",
+            self.close_timeout,
+        )
+        _require(
+            self.spill_dir == "" or self.spill_dir.strip() != "",
+            "recording.spill_dir",
+            'a folder path, or "" (beside the SQLite file)',
+            self.spill_dir,
         )
 
 

@@ -1,29 +1,38 @@
 """``Database``: the handle the collector classes share.
 
 It owns the storage backend, the recording pipeline, the clock and the error counter. The
-constructor does no I/O beyond checking the path (and creating missing parent folders); the
-connection opens, and migrations run, on first use. ``await db.close()`` writes everything queued
-and closes the connection.
+constructor does no I/O beyond checking the paths (and creating missing folders); the connection
+opens, migrations run and spill files left by an earlier run are written, on first use.
+``await db.close()`` writes everything queued, within ``recording.close_timeout``, and closes the
+connection; a database never closed lets go of it when the process exits
+(:mod:`monitoring_cog.exit_guard`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from types import TracebackType
 
+from . import exit_guard
 from .clock import Clock, SystemClock
 from .config import MonitoringConfig, load_config
-from .errors import DatabaseUnavailable
+from .errors import ConfigError, DatabaseUnavailable
 from .pipeline import Recorder
 from .privacy import Privacy
 from .records import Record
+from .replay import replay_spills
 from .safe import ErrorCounter
+from .spill import SpillTarget, folder_problem, spill_target, write_spill
 from .storage.base import Storage
 from .storage.factory import open_storage
 
 __all__ = ("Database",)
+
+_log = logging.getLogger(__name__)
 
 
 class Database:
@@ -48,7 +57,9 @@ class Database:
         The path can never hold a database: it is a folder, or its parent folder cannot be
         created or written to; or it is a URL of a scheme other than ``postgresql://``.
     ConfigError
-        The config file is invalid, or ``[privacy] hash_user_ids`` is on without a secret.
+        The config file is invalid, ``[privacy] hash_user_ids`` is on without a secret, or the
+        spill folder (``[recording] spill_dir``) is not a folder, or cannot be created or
+        written to.
     """
 
     def __init__(
@@ -70,10 +81,40 @@ class Database:
         self._storage = storage
         self._connect_lock = asyncio.Lock()
         self._closed = False
+        self.spill_target: SpillTarget | None = self._spill_target()
+        """Where records not written in time are saved; ``None`` for an in-memory database."""
         self.recorder = Recorder(
-            self.storage, self.config.recording, self.clock, self.errors, privacy=self.privacy
+            self.storage,
+            self.config.recording,
+            self.clock,
+            self.errors,
+            privacy=self.privacy,
+            spill=self._write_spill if self.spill_target is not None else None,
         )
         """The buffer and writer behind :meth:`submit`."""
+        exit_guard.track(self)
+
+    def _spill_target(self) -> SpillTarget | None:
+        target = spill_target(
+            self._storage.location,
+            is_sqlite=self._storage.dialect == "sqlite",
+            spill_dir=self.config.recording.spill_dir,
+            sqlite_path=self.config.database.path,
+        )
+        if target is not None:
+            problem = folder_problem(target.folder)
+            if problem is not None:
+                raise ConfigError(
+                    f"recording.spill_dir: expected a folder this process can write spill files"
+                    f" to, got {str(target.folder)!r} ({problem})"
+                )
+        return target
+
+    def _write_spill(self, records: list[Record]) -> Path:
+        assert self.spill_target is not None
+        path, fallbacks = write_spill(self.spill_target, records, self.privacy)
+        self.errors.rejected_inputs += fallbacks
+        return path
 
     @property
     def path(self) -> str:
@@ -94,6 +135,9 @@ class Database:
         async with self._connect_lock:
             if not self._storage.is_connected:
                 await self._storage.connect()
+                if self.spill_target is not None:
+                    # Records an earlier run could not write before it ended, written once.
+                    await replay_spills(self._storage, self.spill_target, self.privacy)
         return self._storage
 
     async def connect(self) -> None:
@@ -129,15 +173,51 @@ class Database:
         writes); what is queued meanwhile is left to the writer."""
         await self.recorder.flush()
 
-    async def close(self) -> None:
-        """Write everything queued, then close the connection. Safe to call twice."""
+    async def close(self, within: float | None = None) -> None:
+        """Write everything queued, then close the connection. Safe to call twice.
+
+        Returns within ``within`` seconds (``recording.close_timeout`` by default) whatever the
+        database does: records not written by then are saved to a spill file and written on the
+        next start (see :meth:`Recorder.close <monitoring_cog.pipeline.Recorder.close>`).
+        """
         if self._closed:
             return
+        loop = asyncio.get_running_loop()
+        limit = self.config.recording.close_timeout if within is None else max(0.0, within)
+        deadline = loop.time() + limit
         try:
-            await self.recorder.close()
+            await self.recorder.close(limit)
         finally:
             self._closed = True
-            await self._storage.close()
+            if not self.recorder.writing_late:
+                # Else still looked after at exit: the late write's records, if it cannot end.
+                exit_guard.untrack(self)
+            # The recorder leaves a little of the time for this (see pipeline._RESERVE_BASE).
+            await self._close_storage(deadline)
+
+    async def _close_storage(self, deadline: float) -> None:
+        # Not cancelled on time out: the close waits behind a write that outlasted the deadline
+        # (aiosqlite queues it on the connection's thread), and ends once that write does.
+        closing = asyncio.ensure_future(self._storage.close())
+        remaining = deadline - asyncio.get_running_loop().time()
+        await asyncio.wait({closing}, timeout=max(0.0, remaining))
+        if closing.done():
+            closing.result()
+        else:
+            closing.add_done_callback(_retrieve)
+            _log.warning(
+                "monitoring: the connection to %s closes once the write still in progress ends",
+                self.path,
+            )
+
+    def abandon(self) -> None:
+        """Spill what is queued and let go of the connection, without an event loop.
+
+        Called at interpreter exit for a database never closed (:mod:`monitoring_cog.exit_guard`).
+        """
+        self._closed = True
+        self.recorder.abandon()
+        self._storage.abandon()
 
     @property
     def closed(self) -> bool:
@@ -157,3 +237,8 @@ class Database:
 
     def __repr__(self) -> str:
         return f"<Database path={self.path!r} connected={self.is_connected}>"
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning("monitoring: closing the connection late failed: %s", task.exception())

@@ -9,6 +9,11 @@ puts the batch back at the front of the buffer and is retried with exponential b
 Guilds seen (on READY, on joining one, renamed) are kept beside the buffer, one entry per guild,
 and written with the batches a slice at a time: a bot in more guilds than ``max_queue`` registers
 every one without a command record being refused for it.
+
+Closing writes what is queued within ``close_timeout`` seconds, whatever the database does; what
+is left then goes to a spill file (:mod:`monitoring_cog.spill`), written on the next start. A
+writer cancelled while the recorder is open (``asyncio.run`` ending with no ``close()``) does the
+same before it ends.
 """
 
 from __future__ import annotations
@@ -19,13 +24,15 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from .clock import Clock
 from .config import RecordingConfig
+from .interrupts import deferred_interrupts
 from .metrics.totals import CommandTotals
 from .privacy import Privacy
-from .records import Record
+from .records import GuildRecord, Record
 from .repair import repaired_records, storable
 from .rollups import BatchBuilder, WriteBatch
 from .safe import ErrorCounter
@@ -47,8 +54,19 @@ more objects alive at once) half as long again, past the 10 ms the loop may be h
 _BAD_VALUE = (UnicodeError, OverflowError, TypeError)
 """Errors raised converting a record's values for the database (a lone surrogate, an integer
 too large): the record is at fault, not the database, and retrying cannot help."""
+_RESERVE_BASE = 0.25
+_RESERVE_PER_RECORD = 20e-6
+"""How much of closing's time is kept back from writing: 0.25 s, and 20 µs a queued record (a
+spill measured 5 to 8 µs a record, 0.5 to 0.8 s for 100,000, on a busy machine), a quarter of
+the time at most. Lock waits end that long before the deadline; the last three quarters of it
+are the spill's."""
 _CLOSE_ATTEMPTS = 3
-"""Write attempts made on close before queued records are given up (and counted as lost)."""
+"""Write attempts made while closing (each ending by the deadline) before what is left is
+spilled: a database failing fast (a corrupt file) does not hold the close until its deadline."""
+
+Spiller = Callable[[list[Record]], Path]
+"""Writes records to a new spill file durably and returns its path; raises ``OSError``."""
+
 _GUILD_SLICE = 2_000
 """Guild registrations written per transaction, beside that transaction's records: 150,000
 registered on READY go in 75 transactions. PostgreSQL's write sorts and encodes its rows on the
@@ -75,6 +93,8 @@ class Recorder:
         Receives the count of parameter values stored as text.
     privacy:
         Redaction and user-id hashing applied as each batch is built (off the command's path).
+    spill:
+        Where closing puts the records it could not write in time; ``None`` counts them as lost.
     """
 
     def __init__(
@@ -85,8 +105,17 @@ class Recorder:
         errors: ErrorCounter | None = None,
         *,
         privacy: Privacy | None = None,
+        spill: Spiller | None = None,
     ) -> None:
         self._storage = storage
+        self._spill = spill
+        self._write_deadline: float | None = None
+        """Event-loop time by which writes must end, while closing: their lock waits are cut
+        short to fit (see :meth:`_lock_wait`)."""
+        self._write_reserve = 0.0
+        """Seconds before :attr:`_write_deadline` by which lock waits end."""
+        self._late: set[asyncio.Future[None]] = set()
+        """Writes still running when closing reached its deadline (their outcome decides)."""
         self._privacy = privacy
         self._config = config
         self._clock = clock
@@ -129,7 +158,11 @@ class Recorder:
         self.write_errors = 0
         """Failed write attempts (each batch retried until it succeeds)."""
         self.lost_on_close = 0
-        """Records still queued when close gave up on a failing database."""
+        """Records neither written nor spilled when closing ended: the spill file could not be
+        written (or there is none, as for ``:memory:``), or the process ended while their write
+        was in progress. Logged with the count."""
+        self.spilled = 0
+        """Records saved to spill files when closing ran out of time (written on the next start)."""
         self.last_error: str | None = None
         self.last_flush_at: float | None = None
         self.command_totals: CommandTotals | None = None
@@ -144,6 +177,11 @@ class Recorder:
     def pending_guilds(self) -> int:
         """Guild registrations waiting to be written."""
         return len(self._guilds) + len(self._guilds_retry)
+
+    @property
+    def writing_late(self) -> bool:
+        """Whether a write is still running after closing ended (it outlasted the deadline)."""
+        return bool(self._late) or (self._closed and self._in_flight > 0)
 
     def track_commands(self) -> CommandTotals:
         """Start counting written commands per name and outcome (for the metrics); idempotent.
@@ -231,6 +269,21 @@ class Recorder:
         self._task = loop.create_task(self._run(), name="monitoring_cog-writer")
 
     async def _run(self) -> None:
+        try:
+            await self._write_until_closing()
+        except asyncio.CancelledError:
+            if not self._closing:
+                # Cancelled while open: most likely asyncio.run ending (it cancels every task
+                # left) with no close() to come. Waiting here holds its shutdown only this long.
+                limit = self._config.close_timeout
+                self._write_reserve = self._reserve(limit)
+                await self._write_out(
+                    asyncio.get_running_loop().time() + limit,
+                    "the writer was cancelled before close()",
+                )
+            raise
+
+    async def _write_until_closing(self) -> None:
         backoff = 0.0
         while not self._stopping():
             if backoff:
@@ -296,7 +349,8 @@ class Recorder:
                     )
                     storage = await self._storage()
                     writing = asyncio.get_running_loop().create_task(
-                        storage.write(batch), name="monitoring_cog-write"
+                        storage.write(batch, lock_wait=self._lock_wait()),
+                        name="monitoring_cog-write",
                     )
                     cancelled = await _wait_out_cancellation(writing)
                     writing.result()
@@ -318,6 +372,8 @@ class Recorder:
                     raise
                 finally:
                     self._in_flight = 0
+                    if self._closed:  # A write that outlasted closing gave its records back.
+                        self._spill_leftovers("a write that outlasted closing failed")
                 if self._one_at_a_time:
                     self._one_at_a_time -= 1
                 self._done += len(records)
@@ -467,35 +523,177 @@ class Recorder:
             )
         self._failing = True
 
-    async def close(self) -> None:
-        """Stop the writer and write everything still queued. Safe to call twice."""
+    async def close(self, within: float | None = None) -> None:
+        """Stop the writer and write everything still queued, within ``within`` seconds.
+
+        ``within`` defaults to ``recording.close_timeout``. Records not written by then (the
+        database locked, down, or not answering) are saved to a spill file, which the next start
+        writes into the database. Never raises, but for its own cancellation or a
+        ``KeyboardInterrupt`` (a second Ctrl-C), after spilling what is queued. Safe to call
+        twice.
+        """
         if self._closed:
             return
         self._closing = True
         self._wake.set()
+        limit = self._config.close_timeout if within is None else max(0.0, within)
+        deadline = asyncio.get_running_loop().time() + limit
+        # From now on every write's lock wait ends by the deadline (even one that starts after
+        # it: it then fails at once, and its records are spilled).
+        self._write_reserve = self._reserve(limit)
+        self._write_deadline = deadline
         task, self._task = self._task, None
-        if task is not None:
-            # The writer leaves at a safe point (never mid-transaction), so wait, don't cancel.
-            # A writer someone else cancelled is over: its cancellation is not ours to raise.
-            await asyncio.wait({task})
-            if not task.cancelled() and task.exception() is not None:
-                _log.error("monitoring: the writer task failed", exc_info=task.exception())
-        for attempt in range(1, _CLOSE_ATTEMPTS + 1):
-            try:
-                await self.flush()
-                break
-            except Exception:
-                if attempt == _CLOSE_ATTEMPTS:
-                    self.lost_on_close = self.pending
-                    _log.error(
-                        "monitoring: closing with %d records that could not be written: %s",
-                        self.pending,
-                        self.last_error,
-                    )
-                    self._buffer.clear()
-                else:
-                    await asyncio.sleep(0.1 * attempt)
-        self._closed = True
+        try:
+            if task is not None:
+                # The writer leaves at a safe point (never mid-transaction): wait, don't cancel.
+                # A write it began before close waits for a lock at most busy_timeout_ms; one
+                # still running at the deadline is left to finish (see _leave_running).
+                if not await self._finished_by(task, deadline):
+                    self._spill_leftovers("closing ran out of time")
+                    return
+                # A writer someone else cancelled is over: its cancellation is not ours to raise.
+                if not task.cancelled() and task.exception() is not None:
+                    _log.error("monitoring: the writer task failed", exc_info=task.exception())
+            await self._write_out(deadline, "closing ran out of time")
+        finally:
+            self._closed = True
+            # Only finds records if closing was itself interrupted (cancelled, a second Ctrl-C).
+            self._spill_leftovers("closing was interrupted")
+
+    async def _write_out(self, deadline: float, why: str) -> None:
+        """Write what is queued, retrying, until done or ``deadline`` (event-loop time); then
+        spill what is left. Lock waits are cut short so that a write ends by the deadline."""
+        loop = asyncio.get_running_loop()
+        self._write_deadline = deadline
+        try:
+            for attempt in range(1, _CLOSE_ATTEMPTS + 1):
+                if not self._buffer:
+                    break
+                flushing = asyncio.ensure_future(self.flush())
+                if not await self._finished_by(flushing, deadline):
+                    break
+                if not flushing.cancelled() and flushing.exception() is None:
+                    break  # flush() writes everything queued before it returns.
+                pause = 0.1 * attempt
+                if attempt == _CLOSE_ATTEMPTS or deadline - loop.time() <= pause:
+                    break
+                await asyncio.sleep(pause)
+        finally:
+            if not self._closing:  # The writer's last write: the recorder carries on after it.
+                self._write_deadline = None
+            self._spill_leftovers(why)
+
+    async def _finished_by(self, task: asyncio.Future[None], deadline: float) -> bool:
+        """Wait for ``task`` (a flush, or the writer) until shortly before ``deadline``, then
+        cancel it and wait a little more; whether it finished.
+
+        Cancelling stops a batch being built, not a write in progress (:meth:`flush` waits
+        that out). A write not finished by then, or when the wait is itself interrupted
+        (cancelled, a second Ctrl-C), is left to finish (:meth:`_leave_running`).
+        """
+        reserve = self._write_reserve
+        try:
+            await _wait_until(task, deadline - reserve * 0.85)
+            if not task.done():
+                # Past every lock wait: a batch still being built stops at once (its records
+                # back in the buffer); a write the database does not answer runs on.
+                task.cancel()
+                await _wait_until(task, deadline - reserve * 0.75)
+        finally:
+            if not task.done():
+                self._leave_running(task)
+        return task.done()
+
+    def _leave_running(self, task: asyncio.Future[None]) -> None:
+        """A write outlasts closing: its records are stored if it commits, and spilled when it
+        gives them back to the buffer; if the process ends first, they are counted as lost
+        (:meth:`abandon`)."""
+        self._late.add(task)
+        task.add_done_callback(self._after_late_write)
+        _log.warning(
+            "monitoring: closing ends with %d records still being written; they are stored if"
+            " that write commits, else spilled",
+            self._in_flight,
+        )
+
+    def _after_late_write(self, task: asyncio.Future[None]) -> None:
+        self._late.discard(task)
+        if not task.cancelled():
+            task.exception()  # Retrieved: the failure is logged by the writer already.
+        if self._closed:
+            self._spill_leftovers("a write that outlasted closing failed")
+
+    def _spill_leftovers(self, why: str) -> None:
+        """Save every queued record to a spill file, or count them as lost; empty the buffer."""
+        # Held back: a Ctrl-C between the file's rename and the buffer's emptying would leave
+        # the records spilled and queued (then written twice), or neither.
+        with deferred_interrupts():
+            records = list(self._buffer)
+            queued = len(records)
+            # Guilds not yet registered go too, as registration records (the latest name wins);
+            # the counters below are of queued records, as elsewhere.
+            guilds = {**self._guilds_retry, **self._guilds}
+            records.extend(GuildRecord(guild, name, at) for guild, (name, at) in guilds.items())
+            if not records:
+                return
+            path: Path | None = None
+            error = "no spill file for this database"
+            if self._spill is not None:
+                try:
+                    path = self._spill(records)
+                except Exception as exc:  # Counted and logged below: closing goes on.
+                    error = f"{type(exc).__name__}: {exc}"
+            self._buffer.clear()
+            self._guilds_taken += len(self._guilds)
+            self._guilds, self._guilds_retry = {}, {}
+            if path is not None:
+                self.spilled += queued
+            else:
+                self.lost_on_close += queued
+        if path is not None:
+            _log.warning(
+                "monitoring: %s: %d records saved to %s; they are written to the database on"
+                " the next start",
+                why,
+                len(records),
+                path,
+            )
+        else:
+            _log.error(
+                "monitoring: %s, and %d records could not be saved (%s); last write error: %s",
+                why,
+                len(records),
+                error,
+                self.last_error,
+            )
+
+    def abandon(self) -> None:
+        """The process is ending and this recorder's event loop is gone: spill what is queued,
+        and count as lost the records of a write that can no longer finish. Synchronous."""
+        self._closing = self._closed = True
+        if self._in_flight:
+            self.lost_on_close += self._in_flight
+            _log.error(
+                "monitoring: the process is ending during a write of %d records; they are"
+                " counted as lost (the write may have committed)",
+                self._in_flight,
+            )
+            self._in_flight = 0
+        self._spill_leftovers("the process is ending without close()")
+
+    def _reserve(self, limit: float) -> float:
+        """Seconds of a close of ``limit`` seconds kept back from writing (see
+        ``_RESERVE_PER_RECORD``)."""
+        queued = len(self._buffer) + self._in_flight
+        return min(limit / 4, _RESERVE_BASE + queued * _RESERVE_PER_RECORD)
+
+    def _lock_wait(self) -> float | None:
+        """Seconds a write may wait for a lock: what is left until closing's deadline, or
+        ``None`` (the configured busy timeout) when not closing."""
+        deadline = self._write_deadline
+        if deadline is None:
+            return None
+        return max(0.0, deadline - self._write_reserve - asyncio.get_running_loop().time())
 
     def stats(self) -> dict[str, Any]:
         """Counters describing the pipeline (for health and metrics)."""
@@ -522,6 +720,13 @@ def _repaired_guilds(guilds: dict[str, Registration]) -> tuple[dict[str, Registr
             changed += 1
         repaired[clean_guild] = (clean_name, at)
     return (repaired, changed) if changed else (guilds, 0)
+
+
+async def _wait_until(task: asyncio.Future[None], deadline: float) -> None:
+    """Wait for ``task`` until ``deadline`` (event-loop time) at most, without cancelling it."""
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining > 0 and not task.done():
+        await asyncio.wait({task}, timeout=remaining)
 
 
 async def _wait_out_cancellation(task: asyncio.Future[None]) -> bool:

@@ -60,7 +60,11 @@ def planned(n: int) -> Planned:
 
 
 async def main(url: str, worker: int, count: int) -> None:
-    config = MonitoringConfig(recording=RecordingConfig(flush_interval=0.05, batch_size=1000))
+    # The backlog left at close is written whole: with the default close_timeout (8 s) four
+    # processes sharing two cores would spill part of it for their next start instead.
+    config = MonitoringConfig(
+        recording=RecordingConfig(flush_interval=0.05, batch_size=1000, close_timeout=120.0)
+    )
     db = Database(url, config=config, clock=ManualClock(NOW))
     logger = create_monitoring_system(db, make_current=False).cmd_logger
     await db.connect()

@@ -297,6 +297,47 @@ def test_non_finite_numbers_are_out_of_range(tmp_path: Path, text: str, key: str
     assert key in message
 
 
+@pytest.mark.parametrize("value", ["0", "-1.5"])
+def test_close_timeout_must_be_positive(tmp_path: Path, value: str) -> None:
+    path, message = config_error(tmp_path, f"[recording]\nclose_timeout = {value}\n")
+
+    assert str(path) in message
+    assert "recording.close_timeout: expected a number of seconds > 0" in message
+
+
+def test_a_spill_dir_that_cannot_hold_files_fails_at_start_naming_the_key(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    config = load_config(
+        write_config(
+            tmp_path,
+            f'[database]\npath = "{(tmp_path / "bot.db").as_posix()}"\n'
+            f'[recording]\nspill_dir = "{(not_a_folder / "spill").as_posix()}"\n',
+        )
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        Database(config=config)
+
+    assert "recording.spill_dir" in str(caught.value)
+    assert f"{not_a_folder} is not a folder" in str(caught.value)
+
+
+def test_a_missing_spill_dir_is_made_only_when_a_spill_is_written(tmp_path: Path) -> None:
+    spill_dir = tmp_path / "later" / "spill"
+    config = load_config(
+        write_config(
+            tmp_path,
+            f'[database]\npath = "{(tmp_path / "bot.db").as_posix()}"\n'
+            f'[recording]\nspill_dir = "{spill_dir.as_posix()}"\n',
+        )
+    )
+
+    Database(config=config)
+
+    assert not (tmp_path / "later").exists()
+
+
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path, message = config_error(tmp_path, "[database\npath = 'x'\n")
 

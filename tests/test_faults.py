@@ -5,8 +5,9 @@ Each fault is produced for real: another process holds the write lock, the disk 
 replaced, the writing process is killed with SIGKILL, a flush is cancelled half-way, a million
 events arrive at once, a record reaches the writer that it cannot store. Each test then does the
 accounting: every record handed to the library is stored exactly once, or counted as lost
-(``recorder.dropped``, ``recorder.lost_on_close``) with the reason logged. Exact numbers wherever
-the outcome is deterministic; ``docs/reliability.md`` tabulates them.
+(``recorder.dropped``, ``recorder.lost_on_close``) with the reason logged, or saved to a spill
+file when closing cannot write it (``recorder.spilled``) and written by the next start. Exact
+numbers wherever the outcome is deterministic; ``docs/reliability.md`` tabulates them.
 
 What is stored is read back through a separate plain :mod:`sqlite3` connection. Waits poll with a
 generous deadline; no assertion depends on how fast the machine is.
@@ -125,9 +126,12 @@ def integrity(path: Path) -> str:
 
 
 def assert_accounted(db: Database, submitted: int, stored: int) -> None:
-    """Every record handed over is stored, still queued, or counted as lost: none vanish."""
+    """Every record handed over is stored, still queued, spilled (for the next start), or
+    counted as lost: none vanish."""
     recorder = db.recorder
-    assert submitted == stored + recorder.pending + recorder.dropped + recorder.lost_on_close
+    assert submitted == (
+        stored + recorder.pending + recorder.dropped + recorder.spilled + recorder.lost_on_close
+    )
 
 
 def is_garbage(path: Path) -> bool:
@@ -269,22 +273,29 @@ async def test_disk_full_keeps_the_queue_drops_the_overflow_and_recovers(
     print(f"recovered {recovery:.3f}s after the fault ended")
 
 
-async def test_disk_still_full_at_close_counts_every_queued_record_as_lost(
-    make_system: MakeSystem, db_path: Path, caplog: pytest.LogCaptureFixture
+async def test_disk_still_full_at_close_spills_every_queued_record_for_the_next_start(
+    make_system: MakeSystem, db_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     system = make_system(**FULL_DISK)
     db = system.db
     await fill_the_disk(system)
     assert all(log(system, i, payload=PAYLOAD) for i in range(150))
 
-    with caplog.at_level(logging.ERROR, logger="monitoring_cog"):
+    with caplog.at_level(logging.WARNING, logger="monitoring_cog"):
         await db.close()  # Does not raise.
 
-    assert db.recorder.lost_on_close == 150
+    # Before: all 150 counted as lost (lost_on_close), never to be stored.
+    assert db.recorder.spilled == 150
+    assert db.recorder.lost_on_close == 0
     assert db.recorder.written == 0
     assert stored_indexes(db_path) == []
     assert_accounted(db, 150, 0)
-    assert any("150 records that could not be written" in r.getMessage() for r in caplog.records)
+    assert any("150 records saved to" in r.getMessage() for r in caplog.records)
+    # The next start (a connection of its own: the limit was the old one's) writes them, once.
+    await make_empty_database(db_path, clock)
+    await make_empty_database(db_path, clock)
+    assert stored_indexes(db_path) == list(range(150))
+    assert rollup_commands(db_path) == 150
 
 
 # --- a read-only database file -------------------------------------------------------------------

@@ -46,6 +46,7 @@ EXPECTED_TABLES = {
     "command_stats",
     "command_latency",
     "command_minutes",
+    "spill_replays",
     "schema_migrations",
 }
 

@@ -265,8 +265,8 @@ async def test_a_new_database_is_migrated_on_first_use(
     async with Database(fresh_database, config=MonitoringConfig()) as db:
         assert await db.migrate() == LATEST
 
-    rows = await _fetch(fresh_database, "SELECT version FROM schema_migrations")
-    assert rows == [(LATEST,)]
+    rows = await _fetch(fresh_database, "SELECT version FROM schema_migrations ORDER BY version")
+    assert rows == [(version,) for version in range(1, LATEST + 1)]
 
 
 async def test_a_newer_schema_is_refused_naming_both_versions(fresh_database: str) -> None:

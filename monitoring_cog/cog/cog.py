@@ -52,7 +52,8 @@ REGISTER_SLICE = 2_000
 """Guilds registered per turn of the event loop on READY: a bot in 150,000 guilds registers them
 in 75 steps of about a millisecond each, rather than one that holds the loop for a tenth of a
 second or more."""
-
+_LOOPS_SHARE = 0.25
+"""Part of ``recording.close_timeout`` that unloading waits for its background loops to stop."""
 PRUNE_START_DELAY = 60.0
 """Seconds after the bot is ready before the first prune (or ``prune_interval`` if shorter):
 start-up is busy enough, and a prune right at load would race whatever the bot does first."""
@@ -180,22 +181,55 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         _log.info("monitoring: loaded; recording into %s", self.db.path)
 
     async def cog_unload(self) -> None:
-        """Unhook, stop the background loops, and write every queued record before returning."""
+        """Unhook, stop the background loops, and write every queued record before returning.
+
+        Returns within ``recording.close_timeout`` seconds whatever the database does (a bot
+        stopping in a container has 10): records not written by then are saved to a spill file
+        and written on the next start. A database passed in by its owner is flushed, not closed:
+        what it cannot write in that time stays queued in it.
+        """
+        clock = asyncio.get_running_loop()
+        limit = self.config.recording.close_timeout
+        deadline = clock.time() + limit
         self.auditor.uninstall()
         await self._stop_metrics()
-        # Cancelled and awaited: nothing of the cog runs once unload returns. A prune cut short
-        # loses nothing: each batch is its own transaction.
-        for loop in (self.health_loop, self.prune_loop, self.cpu_sample_loop):
-            await loop.stop()
+        # A prune cut short loses nothing: each batch is its own transaction. A health check
+        # cut short may be waiting on the database: it gets a share of the time, no more, so
+        # that the database's close keeps the most of it (what the check was writing is the
+        # recorder's to store or spill).
+        loops_done_by = clock.time() + limit * _LOOPS_SHARE
+        loops = (self.health_loop, self.prune_loop, self.cpu_sample_loop)
+        for loop in loops:
+            loop.cancel()
+        for loop in loops:
+            task = loop.get_task()
+            if task is not None and not task.done():
+                await asyncio.wait({task}, timeout=max(0.0, loops_done_by - clock.time()))
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
+        remaining = max(0.0, deadline - clock.time())
         try:
             if self._owns_db:
-                await self.db.close()
+                await self.db.close(within=remaining)
             else:
-                await self.db.flush()
+                await self._flush_for_owner(remaining)
         except Exception:
             _log.exception("monitoring: could not write queued records on unload")
+
+    async def _flush_for_owner(self, within: float) -> None:
+        flushing = asyncio.ensure_future(self.db.flush())
+        await asyncio.wait({flushing}, timeout=within)
+        if not flushing.done():
+            # Not cancelled: a write in progress ends on its own; the records stay queued.
+            flushing.add_done_callback(_retrieve)
+            _log.warning(
+                "monitoring: unloading without waiting for the database (%s): %d records stay"
+                " queued in it for its owner to write or close",
+                self.db.path,
+                self.db.recorder.pending,
+            )
+            return
+        flushing.result()
 
     async def _start_metrics(self) -> None:
         # Imported here: prometheus_client is only loaded when the endpoint is on.
@@ -409,6 +443,11 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             str(interaction.guild_id), days
         )
         await self._respond(interaction, performance_embed(stats))
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning("monitoring: a write left running on unload failed: %s", task.exception())
 
 
 async def setup(bot: commands.Bot) -> None:

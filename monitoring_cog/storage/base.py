@@ -136,8 +136,33 @@ class Storage(ABC):
         """The migration version the database is at."""
 
     @abstractmethod
-    async def write(self, batch: WriteBatch) -> None:
-        """Store a whole batch in one transaction: all of it, or (on error) none of it."""
+    async def write(
+        self, batch: WriteBatch, *, lock_wait: float | None = None, spill_id: str | None = None
+    ) -> None:
+        """Store a whole batch in one transaction: all of it, or (on error) none of it.
+
+        Parameters
+        ----------
+        batch:
+            What to store.
+        lock_wait:
+            Seconds the write may wait for a lock another connection holds, if less than the
+            configured ``busy_timeout_ms`` (closing uses it to end its attempts by its deadline).
+        spill_id:
+            The spill file the batch comes from: recorded in ``spill_replays`` in the same
+            transaction, so the spill is never written twice (see :meth:`spill_replayed`).
+        """
+
+    @abstractmethod
+    async def spill_replayed(self, spill_id: str) -> bool:
+        """Whether a batch written with ``spill_id`` has been committed."""
+
+    @abstractmethod
+    def abandon(self) -> None:
+        """Let go of the connection without awaiting anything (the event loop is gone).
+
+        For a process ending without :meth:`close`: nothing of the backend may keep it alive.
+        """
 
     @abstractmethod
     async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:

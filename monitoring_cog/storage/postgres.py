@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -68,6 +68,7 @@ _TABLES = (
     "command_stats",
     "command_latency",
     "command_minutes",
+    "spill_replays",
     "schema_migrations",
 )
 """Every table of the schema (for :meth:`PostgresStorage.size_bytes`)."""
@@ -462,11 +463,20 @@ class PostgresStorage(Storage):
         pool = self._connected()
         return int(await pool.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
 
-    async def write(self, batch: WriteBatch) -> None:
+    async def write(
+        self, batch: WriteBatch, *, lock_wait: float | None = None, spill_id: str | None = None
+    ) -> None:
         pool = self._connected()
         rows = _Rows(batch)
+        options = _WriteOptions(
+            # lock_timeout = 0 would mean "wait forever".
+            None
+            if lock_wait is None
+            else max(1, min(int(lock_wait * 1000), self._lock_timeout_ms)),
+            None if spill_id is None else (spill_id, batch.records, self._clock.time()),
+        )
         try:
-            await _write(pool, rows, bulk=True)
+            await _write(pool, rows, options, bulk=True)
         except _UNSTORABLE:
             # Lone surrogates, as SQLite does: UnicodeEncodeError, for the recorder to repair
             # the records (counted) and write the batch again in bulk.
@@ -478,7 +488,24 @@ class PostgresStorage(Storage):
                 "monitoring: a batch held text PostgreSQL cannot store (NUL characters or lone"
                 " surrogates); stored it without them"
             )
-            await _write(pool, cleaned, bulk=False)
+            await _write(pool, cleaned, options, bulk=False)
+
+    async def spill_replayed(self, spill_id: str) -> bool:
+        pool = self._connected()
+        found = await pool.fetchval("SELECT 1 FROM spill_replays WHERE spill_id = $1", spill_id)
+        return found is not None
+
+    def abandon(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # The loop that owned the sockets is closed: closing them may fail, and the process
+            # is ending anyway (the server rolls back whatever a cut connection left open).
+            try:
+                pool.terminate()
+            except Exception as exc:
+                _log.debug(
+                    "monitoring: connections to %s left to the exit (%s)", self._location, exc
+                )
 
     async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
         pool = self._connected()
@@ -658,11 +685,35 @@ class PostgresStorage(Storage):
         return int(size)
 
 
-async def _write(pool: asyncpg.Pool[asyncpg.Record], rows: _Rows, *, bulk: bool) -> None:
+class _WriteOptions(NamedTuple):
+    """What a write does beyond storing its rows."""
+
+    lock_wait_ms: int | None
+    """This transaction's ``lock_timeout`` (and ``statement_timeout``), if not the session's."""
+    replay: tuple[str, int, float] | None
+    """(spill id, records, time) to record in ``spill_replays`` with the rows."""
+
+
+async def _write(
+    pool: asyncpg.Pool[asyncpg.Record], rows: _Rows, options: _WriteOptions, *, bulk: bool
+) -> None:
     """Store ``rows`` in one transaction: servers first (the others refer to them)."""
-    conn = await pool.acquire()
+    wait = options.lock_wait_ms
+    conn = await pool.acquire(timeout=None if wait is None else wait / 1000)
     try:
         async with conn.transaction():
+            if wait is not None:
+                # A statement may also wait on a server that does not answer: bounded too.
+                await conn.execute(
+                    f"SET LOCAL lock_timeout = '{wait}ms'; SET LOCAL statement_timeout = '{wait}ms'"
+                )
+            if options.replay is not None:
+                # First: a spill written already fails here, before its rows are inserted again.
+                await conn.execute(
+                    "INSERT INTO spill_replays (spill_id, records, replayed_at)"
+                    " VALUES ($1, $2, $3)",
+                    *options.replay,
+                )
             if rows.servers:
                 await _upsert(conn, _SERVERS, rows.servers, bulk=bulk)
             if rows.audit:

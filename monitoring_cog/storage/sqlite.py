@@ -269,14 +269,22 @@ class SQLiteStorage(Storage):
         if code is not None and code & 0xFF in _REOPEN_ON and self._path != ":memory:":
             self._stale = True
 
-    async def write(self, batch: WriteBatch) -> None:
+    async def write(
+        self, batch: WriteBatch, *, lock_wait: float | None = None, spill_id: str | None = None
+    ) -> None:
+        replay = (spill_id, batch.records, self._clock.time()) if spill_id is not None else None
+        wait_ms = None
+        if lock_wait is not None:
+            wait_ms = max(0, min(int(lock_wait * 1000), self._busy_timeout_ms))
         async with self._tx_lock:
             conn = await self._live_connection()
             try:
                 # BEGIN and every statement in one call on SQLite's thread: one hand-over and
                 # one future per batch instead of one per statement, and the rows' parameters
                 # built there rather than on the event loop.
-                await _on_connection_thread(conn, _write_batch, batch)
+                await _on_connection_thread(
+                    conn, _write_batch, batch, wait_ms, self._busy_timeout_ms, replay
+                )
                 # The commit on its own, so a flush cancelled before it rolls the batch back.
                 await conn.execute("COMMIT")
             except BaseException as exc:
@@ -285,6 +293,20 @@ class SQLiteStorage(Storage):
                 await _rollback(conn)
                 self._note_write_error(exc)
                 raise
+
+    async def spill_replayed(self, spill_id: str) -> bool:
+        conn = self._connection()
+        async with conn.execute(
+            "SELECT 1 FROM spill_replays WHERE spill_id = ?", (spill_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    def abandon(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # Ends aiosqlite's worker thread once it is done with what it was given: a thread
+            # that is not a daemon, which would otherwise keep the interpreter from exiting.
+            conn.stop()
 
     async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
         conn = self._connection()
@@ -486,13 +508,33 @@ async def _on_connection_thread(
     return await execute(function, conn._conn, *args)
 
 
-def _write_batch(db: sqlite3.Connection, batch: WriteBatch) -> None:
+def _write_batch(
+    db: sqlite3.Connection,
+    batch: WriteBatch,
+    lock_wait_ms: int | None = None,
+    busy_timeout_ms: int = 5000,
+    replay: tuple[str, int, float] | None = None,
+) -> None:
     """Open a transaction and write ``batch`` in it, on SQLite's thread; the caller commits.
 
-    Rolls back and re-raises if any statement fails.
+    ``lock_wait_ms`` replaces the busy timeout (``busy_timeout_ms``) for this transaction's
+    lock; ``replay`` is the (spill id, records, time) to record with the batch. Rolls back and
+    re-raises if any statement fails.
     """
-    db.execute("BEGIN IMMEDIATE")
+    if lock_wait_ms is not None:
+        db.execute(f"PRAGMA busy_timeout = {lock_wait_ms}")
     try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        if lock_wait_ms is not None:
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    try:
+        if replay is not None:
+            # First: a spill written already fails here, before its rows are inserted again.
+            db.execute(
+                "INSERT INTO spill_replays (spill_id, records, replayed_at) VALUES (?, ?, ?)",
+                replay,
+            )
         if batch.servers:
             db.executemany(
                 _UPSERT_SERVER,
@@ -596,6 +638,9 @@ async def _rollback(conn: aiosqlite.Connection) -> None:
         await asyncio.shield(conn.execute("ROLLBACK"))
     except sqlite3.Error:
         # No transaction was open (BEGIN itself failed): nothing to undo.
+        pass
+    except ValueError:
+        # Closed meanwhile (a write that outlasted closing): closing rolled it back.
         pass
     except asyncio.CancelledError:
         _log.warning("Cancelled while rolling back a transaction")
