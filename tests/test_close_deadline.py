@@ -163,3 +163,28 @@ async def test_a_write_outlasting_the_deadline_is_stored_or_spilled_never_both(
     await again.connect()
     await again.close()
     assert stored(backend) == list(range(50))  # Each once, whichever way it went.
+
+
+async def test_guilds_registered_but_not_written_are_spilled_and_replayed(
+    backend: Backend, tmp_path: Path, clock: ManualClock
+) -> None:
+    db = make_db(backend, tmp_path, clock, close_timeout=1.0)
+    await db.connect()
+    db.register_guilds([(str(900 + i), f"Guild {i}") for i in range(50)])
+    db.register_guild("900", "Guild 0 renamed")  # The latest name is the one kept.
+    log(db, 10, clock)
+
+    with backend.exclusive_lock():
+        await db.close()
+
+    assert db.recorder.spilled == 10  # Queued records; the registrations travel with them.
+    assert db.recorder.pending_guilds == 0
+    again = make_db(backend, tmp_path, clock)
+    await again.connect()
+    await again.close()
+    names = dict(backend.rows("SELECT guild_id, guild_name FROM servers"))
+    assert {g: n for g, n in names.items() if g.startswith("9")} == {
+        **{str(900 + i): f"Guild {i}" for i in range(1, 50)},
+        "900": "Guild 0 renamed",
+    }
+    assert stored(backend) == list(range(10))
