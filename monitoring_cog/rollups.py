@@ -267,6 +267,18 @@ class BatchBuilder:
         privacy = self._privacy
         private_row = self._private_row if privacy is not None and privacy.rewrites_rows else None
         user_of = privacy.user_id if privacy is not None and privacy.hashes_user_ids else None
+        # The default rules only redact parameters: the rest of the row is the record's, built
+        # here without a call per record.
+        redact_json = private_text = None
+        if (
+            private_row is not None
+            and privacy is not None
+            and privacy.store_parameters
+            and privacy.keeps_rows_identity
+        ):
+            redact_json = privacy.redact_json
+            private_text = self._private_text
+            private_row = None
 
         for record in records:
             count += 1
@@ -283,7 +295,33 @@ class BatchBuilder:
                         known[1] = at
                 day = day_of(at)
                 failed = not success
-                if private_row is not None:
+                if redact_json is not None and private_text is not None:
+                    text: str | None
+                    if type(parameters) is str:
+                        text = redact_json(parameters)
+                        if text is parameters:
+                            append_row(record)  # type: ignore[arg-type]
+                            text = None
+                    else:
+                        text, fallbacks = private_text(parameters)  # type: ignore[arg-type]
+                        rejected += fallbacks
+                    if text is not None:
+                        append_row(
+                            (
+                                guild,
+                                name,
+                                user_id,
+                                record.username,
+                                command,
+                                text,
+                                duration,
+                                success,
+                                record.error_type,
+                                record.error_message,
+                                at,
+                            )
+                        )
+                elif private_row is not None:
                     row, fallbacks = private_row(record)
                     rejected += fallbacks
                     user_id = row[2]  # Hashed, if so configured: daily_users gets the same.
@@ -392,6 +430,21 @@ class BatchBuilder:
             known = registered.get(guild)
             registered[guild] = (name, at) if known is None else _latest(known, name, at)
 
+    def _private_text(self, parameters: dict[str, Any] | None) -> tuple[str, int]:
+        """``parameters`` redacted, as the JSON text stored, and the values stored as text."""
+        privacy = self._privacy
+        assert privacy is not None
+        fallbacks = 0
+        # Redacted before serialising, so a secret never reaches the JSON text.
+        try:
+            redacted = privacy.redact(parameters) if parameters else parameters
+        except RecursionError:
+            # Too deep to walk: cut first (a correction), then redacted like any other.
+            redacted = privacy.redact(cut_parameters(parameters or {}))
+            fallbacks = 1
+        text, more = serialize_parameters(redacted)
+        return text, fallbacks + more
+
     def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
         """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks."""
         privacy = self._privacy
@@ -405,15 +458,7 @@ class BatchBuilder:
             if text is parameters and privacy.keeps_rows_identity:
                 return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
         else:
-            # Redacted before serialising, so a secret never reaches the JSON text.
-            try:
-                redacted = privacy.redact(parameters) if parameters else parameters
-            except RecursionError:
-                # Too deep to walk: cut first (a correction), then redacted like any other.
-                redacted = privacy.redact(cut_parameters(parameters or {}))
-                fallbacks = 1
-            text, more = serialize_parameters(redacted)
-            fallbacks += more
+            text, fallbacks = self._private_text(parameters)
         row: AuditRow = (
             record.guild_id,
             record.guild_name,
