@@ -276,7 +276,15 @@ class OfflineDiscord:
             "guild_id": str(guild.id),
             "guild_locale": "en-US",
             "channel_id": str(channel.id),
-            "channel": {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)},
+            # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
+            # name and position.
+            "channel": {
+                "id": str(channel.id),
+                "type": 0,
+                "guild_id": str(guild.id),
+                "name": channel.name,
+                "position": channel.position,
+            },
             "member": {
                 "user": _user_payload(member),
                 "roles": [],
