@@ -157,7 +157,15 @@ class Fixture:
             "app_permissions": str(discord.Permissions.all().value),
             "guild_id": str(self.guild.id),
             "channel_id": str(self.channel.id),
-            "channel": {"id": str(self.channel.id), "type": 0, "guild_id": str(self.guild.id)},
+            # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
+            # name and position.
+            "channel": {
+                "id": str(self.channel.id),
+                "type": 0,
+                "guild_id": str(self.guild.id),
+                "name": self.channel.name,
+                "position": self.channel.position,
+            },
             "member": _member(user_id, f"member{member}", permissions="0"),
         }
 

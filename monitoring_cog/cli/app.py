@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import re
@@ -103,13 +104,12 @@ def demo(state: CliState, seed: int, database: Path | None, today: datetime | No
     from .demo import DEMO_DAYS, default_database, run_demo
     from .demo_report import demo_footer, render_demo, write_demo_config
 
-    try:
-        import discord.ext.test  # noqa: F401  (dpytest plays Discord's part)
-    except ImportError:
+    # Looked for, not imported: offline.py imports dpytest (which plays Discord's part) itself.
+    if importlib.util.find_spec("discord.ext.test") is None:
         raise UserError(
             "the demo needs dpytest, which the demo extra installs: "
             "pip install 'monitoring_cog[demo]'"
-        ) from None
+        )
     path = database if database is not None else default_database()
     if path.exists():
         raise UserError(f"{path}: already exists; the demo records into a new file")

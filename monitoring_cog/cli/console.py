@@ -32,6 +32,10 @@ def err_console() -> Console:
     return Console(stderr=True)
 
 
+def _no_progress(steps: int) -> None:
+    """``advance`` where no bar is drawn."""
+
+
 @contextmanager
 def progress_bar(
     description: str, total: int | None, console: Console | None = None
@@ -48,6 +52,11 @@ def progress_bar(
         Where to draw; stderr by default. Nothing is drawn unless it is a terminal.
     """
     target = console or err_console()
+    if not target.is_terminal:
+        # No Progress at all: rich before 14.3 prints an empty line when even a disabled
+        # one stops on a console that is not a terminal.
+        yield _no_progress
+        return
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -56,7 +65,6 @@ def progress_bar(
         TimeRemainingColumn(),
         console=target,
         transient=True,
-        disable=not target.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=total)
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +48,12 @@ class MissingDemoDependency(RuntimeError):
 
 def _dpytest() -> Any:
     try:
-        import discord.ext.test as dpytest
+        # dpytest 0.7's source holds an invalid escape sequence. Python 3.12 and later warn of it
+        # on stderr each time they compile the module (a first run, or no bytecode written):
+        # noise in the demo's output that the person running it can do nothing about.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            import discord.ext.test as dpytest
     except ImportError as exc:
         raise MissingDemoDependency(
             "the demo needs dpytest: pip install 'monitoring_cog[demo]'"
@@ -276,7 +282,15 @@ class OfflineDiscord:
             "guild_id": str(guild.id),
             "guild_locale": "en-US",
             "channel_id": str(channel.id),
-            "channel": {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)},
+            # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
+            # name and position.
+            "channel": {
+                "id": str(channel.id),
+                "type": 0,
+                "guild_id": str(guild.id),
+                "name": channel.name,
+                "position": channel.position,
+            },
             "member": {
                 "user": _user_payload(member),
                 "roles": [],

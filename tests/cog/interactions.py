@@ -255,7 +255,15 @@ def make_interaction(
         payload["guild_id"] = str(guild.id)
         payload["guild_locale"] = "en-US"
         payload["channel_id"] = str(channel.id)
-        payload["channel"] = {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)}
+        # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
+        # name and position.
+        payload["channel"] = {
+            "id": str(channel.id),
+            "type": 0,
+            "guild_id": str(guild.id),
+            "name": channel.name,
+            "position": channel.position,
+        }
         payload["member"] = member_payload(member, permissions)
     else:
         dm_id = str(make_id())
