@@ -7,8 +7,10 @@ with ``--sync``, publishes the slash commands (``/health``, ``/stats``) to Disco
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 
 import discord
 from discord.ext import commands
@@ -53,15 +55,33 @@ class HostBot(commands.Bot):
         super().__init__(command_prefix=commands.when_mentioned_or(prefix), intents=intents)
         self.monitoring_config = config
         self.sync_commands = sync
+        self._sigterm_close: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        """Load the cog (failing loudly on an unusable database) and sync if asked to."""
+        """Load the cog (failing loudly on an unusable database) and sync if asked to.
+
+        SIGTERM (how a container, systemd or a process manager stops a process) closes the bot
+        as Ctrl-C does: the cog unloads and writes what it queued, within
+        ``recording.close_timeout`` (under a container's usual 10 s grace), instead of the
+        process ending with the queue.
+        """
         from ..cog import MonitoringCog
+
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, self._close_on_signal)
+        except (NotImplementedError, RuntimeError):  # Windows' loops; not the main thread.
+            _log.debug("SIGTERM cannot be handled here; the bot closes on Ctrl-C only")
 
         await self.add_cog(MonitoringCog(self, config=self.monitoring_config))
         if self.sync_commands:
             synced = await self.tree.sync()
             _log.info("Synced %d application commands: %s", len(synced), [c.name for c in synced])
+
+    def _close_on_signal(self) -> None:
+        _log.info("SIGTERM received: closing the bot")
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+        self._sigterm_close = asyncio.get_running_loop().create_task(self.close())
 
     async def on_ready(self) -> None:
         """Say who the bot is and where it records."""

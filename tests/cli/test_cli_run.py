@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +67,28 @@ async def test_host_bot_loads_the_cog_and_syncs_when_asked(
         assert (tmp_path / "bot.db").exists()
     finally:
         await bot.remove_cog("Monitoring")
+
+
+async def test_sigterm_closes_the_host_bot_and_writes_what_it_queued(tmp_path: Path) -> None:
+    # How a container stops the bot: SIGTERM, then SIGKILL after its grace period.
+    config = MonitoringConfig(database=DatabaseConfig(path=str(tmp_path / "bot.db")))
+    bot = HostBot(config, message_content=False)
+    await bot._async_setup_hook()
+    await bot.setup_hook()
+    cog: Any = bot.get_cog("Monitoring")
+    assert await cog.system.cmd_logger.log_command("1", "G", "2", "u", "queued")
+
+    os.kill(os.getpid(), signal.SIGTERM)
+    async with asyncio.timeout(10):
+        for _ in range(100):  # The signal handler runs at the loop's next turns.
+            if bot._sigterm_close is not None:
+                break
+            await asyncio.sleep(0)
+        assert bot._sigterm_close is not None
+        await bot._sigterm_close
+    assert bot.is_closed()
+
+    assert bot.get_cog("Monitoring") is None
+    assert cog.db.closed
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        assert conn.execute("SELECT command FROM audit_logs").fetchall() == [("queued",)]
