@@ -67,11 +67,11 @@ spilled: a database failing fast (a corrupt file) does not hold the close until 
 Spiller = Callable[[list[Record]], Path]
 """Writes records to a new spill file durably and returns its path; raises ``OSError``."""
 
-_GUILD_SLICE = 2_000
+_GUILD_SLICE = 1_000
 """Guild registrations written per transaction, beside that transaction's records: 150,000
-registered on READY go in 75 transactions. PostgreSQL's write sorts and encodes its rows on the
-event loop: 5,000 a slice measured a 10 ms step there, 2,000 about 4 ms (SQLite builds its rows
-on its own thread)."""
+registered on READY go in 150 transactions. PostgreSQL's write sorts and encodes its rows on the
+event loop: 5,000 a slice measured a 10 ms step there, 2,000 about 4 ms on a quiet machine but
+13.6 ms of CPU once on a loaded one (SQLite builds its rows on its own thread)."""
 
 Registration = tuple[str | None, float]
 """A pending guild registration: (latest name or None, latest time seen). A tuple of plain

@@ -30,9 +30,10 @@ from interactions import (
 from monitoring_cog import MonitoringConfig
 from monitoring_cog.config import RecordingConfig
 
-BOUND = 30.0
-"""Seconds a slash command may take under the flood before the test fails (measured: printed
-with ``-s``). It writes at most ``max_queue`` records first."""
+BOUND = 120.0
+"""Seconds a slash command may take under the flood before the test fails, a hang guard (the
+flood never stops; measured: printed with ``-s``). It writes at most ``max_queue`` records
+first."""
 
 
 @pytest.fixture
