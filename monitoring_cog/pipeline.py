@@ -55,11 +55,12 @@ _BAD_VALUE = (UnicodeError, OverflowError, TypeError)
 """Errors raised converting a record's values for the database (a lone surrogate, an integer
 too large): the record is at fault, not the database, and retrying cannot help."""
 _RESERVE_BASE = 0.25
-_RESERVE_PER_RECORD = 20e-6
-"""How much of closing's time is kept back from writing: 0.25 s, and 20 µs a queued record (a
-spill measured 5 to 8 µs a record, 0.5 to 0.8 s for 100,000, on a busy machine), a quarter of
-the time at most. Lock waits end that long before the deadline; the last three quarters of it
-are the spill's."""
+_RESERVE_PER_RECORD = 30e-6
+"""How much of closing's time is kept back from writing: 0.25 s, and 30 µs a queued record, a
+third of the time at most. A spill measured 5 to 10 µs a record (0.5 to 1 s for 100,000) on a
+busy machine, about twice that with a line tracer (coverage) on: 20 µs a record left 100,000
+records 1.5 s for their spill, and an 8 s close took 8.26 s under coverage. Lock waits end that
+long before the deadline; the last nine tenths of it are the spill's."""
 _CLOSE_ATTEMPTS = 3
 """Write attempts made while closing (each ending by the deadline) before what is left is
 spilled: a database failing fast (a corrupt file) does not hold the close until its deadline."""
@@ -593,12 +594,12 @@ class Recorder:
         """
         reserve = self._write_reserve
         try:
-            await _wait_until(task, deadline - reserve * 0.85)
+            await _wait_until(task, deadline - reserve)
             if not task.done():
                 # Past every lock wait: a batch still being built stops at once (its records
                 # back in the buffer); a write the database does not answer runs on.
                 task.cancel()
-                await _wait_until(task, deadline - reserve * 0.75)
+                await _wait_until(task, deadline - reserve * 0.9)
         finally:
             if not task.done():
                 self._leave_running(task)
@@ -685,7 +686,7 @@ class Recorder:
         """Seconds of a close of ``limit`` seconds kept back from writing (see
         ``_RESERVE_PER_RECORD``)."""
         queued = len(self._buffer) + self._in_flight
-        return min(limit / 4, _RESERVE_BASE + queued * _RESERVE_PER_RECORD)
+        return min(limit / 3, _RESERVE_BASE + queued * _RESERVE_PER_RECORD)
 
     def _lock_wait(self) -> float | None:
         """Seconds a write may wait for a lock: what is left until closing's deadline, or
