@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -269,7 +269,8 @@ class BatchBuilder:
         user_of = privacy.user_id if privacy is not None and privacy.hashes_user_ids else None
         # The default rules only redact parameters: the rest of the row is the record's, built
         # here without a call per record.
-        redact_json = private_text = None
+        redact_json: Callable[[str], str] | None = None
+        to_text: Callable[[Any], tuple[str, int]] = serialize_parameters
         if (
             private_row is not None
             and privacy is not None
@@ -277,7 +278,7 @@ class BatchBuilder:
             and privacy.keeps_rows_identity
         ):
             redact_json = privacy.redact_json
-            private_text = self._private_text
+            to_text = self._private_text
             private_row = None
 
         for record in records:
@@ -295,15 +296,21 @@ class BatchBuilder:
                         known[1] = at
                 day = day_of(at)
                 failed = not success
-                if redact_json is not None and private_text is not None:
+                if private_row is not None:
+                    row, fallbacks = private_row(record)
+                    rejected += fallbacks
+                    user_id = row[2]  # Hashed, if so configured: daily_users gets the same.
+                    append_row(row)
+                else:
                     text: str | None
                     if type(parameters) is str:
-                        text = redact_json(parameters)
+                        text = parameters if redact_json is None else redact_json(parameters)
                         if text is parameters:
+                            # Stored as is: the record, laid out as an audit row, is its row.
                             append_row(record)  # type: ignore[arg-type]
                             text = None
                     else:
-                        text, fallbacks = private_text(parameters)  # type: ignore[arg-type]
+                        text, fallbacks = to_text(parameters)
                         rejected += fallbacks
                     if text is not None:
                         append_row(
@@ -321,32 +328,6 @@ class BatchBuilder:
                                 at,
                             )
                         )
-                elif private_row is not None:
-                    row, fallbacks = private_row(record)
-                    rejected += fallbacks
-                    user_id = row[2]  # Hashed, if so configured: daily_users gets the same.
-                    append_row(row)
-                elif type(parameters) is str:
-                    # Stored as is, so the record, laid out as an audit row, is its own row.
-                    append_row(record)  # type: ignore[arg-type]
-                else:
-                    text, fallbacks = serialize_parameters(parameters)
-                    rejected += fallbacks
-                    append_row(
-                        (
-                            guild,
-                            name,
-                            user_id,
-                            record.username,
-                            command,
-                            text,
-                            duration,
-                            success,
-                            record.error_type,
-                            record.error_message,
-                            at,
-                        )
-                    )
                 key = (guild, day, command)
                 stats = per_command.get(key)
                 if stats is None:
