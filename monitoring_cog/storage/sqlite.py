@@ -303,10 +303,17 @@ class SQLiteStorage(Storage):
 
     def abandon(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            # Ends aiosqlite's worker thread once it is done with what it was given: a thread
-            # that is not a daemon, which would otherwise keep the interpreter from exiting.
-            conn.stop()
+        if conn is None:
+            return
+        # Ends aiosqlite's worker thread once it is done with what it was given: a thread that
+        # is not a daemon, which would otherwise keep the interpreter from exiting.
+        stop = getattr(conn, "stop", None)
+        if stop is not None:
+            stop()  # aiosqlite 0.20 and later: also closes the sqlite3 connection.
+        else:
+            # aiosqlite 0.19 has no stop(): its thread ends once the flag is down and its queue
+            # empty; the sqlite3 connection closes with the process (what was committed stays).
+            conn._running = False
 
     async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
         conn = self._connection()
