@@ -57,6 +57,11 @@ def spy(owner: Any, name: str, times: list[float]) -> None:
     setattr(owner, name, noted)
 
 
+def _step_wall_clock(step: str) -> None:
+    """Tell libfaketime the wall clock's new offset (it reads the file at each clock call)."""
+    Path(os.environ["FAKETIME_TIMESTAMP_FILE"]).write_text(f"{step}\n", "utf-8")
+
+
 async def main(database: str, step: str) -> None:
     loop = asyncio.get_running_loop()
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.all())
@@ -78,7 +83,7 @@ async def main(database: str, step: str) -> None:
     await asyncio.sleep(SETTLE)
     wall_before, stepped_at = time.time(), loop.time()
     # Written in line, blocking: the step happens between these two clock readings.
-    Path(os.environ["FAKETIME_TIMESTAMP_FILE"]).write_text(f"{step}\n", "utf-8")  # noqa: ASYNC240
+    _step_wall_clock(step)
     wall_jump = time.time() - wall_before
     await asyncio.sleep(AFTER)
 
