@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -82,25 +83,55 @@ def serialize_parameters(parameters: dict[str, Any] | str | None) -> tuple[str, 
     Discord objects (members, channels, roles, messages) are stored as their id and sets as
     lists: faithful conversions. Anything else JSON cannot encode is stored as its ``str`` and
     counted; so are NaN and circular structures (the whole dict then falls back to text values).
-    Parameters nested deeper than the encoder can go (Python's recursion limit) are stored cut
-    to :data:`MAX_PARAMETER_DEPTH` levels, counted once.
+    Parameters nested deeper than :data:`MAX_PARAMETER_DEPTH` levels (however deep this
+    Python's encoder could go) are stored cut to that many levels, counted once.
     """
     try:
-        return _serialize(parameters)
+        text, fallbacks = _serialize(parameters)
     except RecursionError:
         if not isinstance(parameters, dict):
             raise
+    else:
+        # The same cut whether or not this Python's encoder went deeper (3.13's goes past
+        # 5,000 levels, 3.11's stops near 1,000): what is stored never depends on the version.
+        # Nesting past the limit needs that many brackets: the scan is for such texts only.
+        if not (isinstance(parameters, dict) and _may_nest_too_deep(text)):
+            return text, fallbacks
+        if _nesting_depth(text) <= MAX_PARAMETER_DEPTH:
+            return text, fallbacks
     # Only structures built to be deep get here (a command's arguments nest a few levels).
     text, fallbacks = _serialize(cut_parameters(parameters))
     return text, fallbacks + 1
+
+
+def _may_nest_too_deep(text: str) -> bool:
+    """Whether the JSON ``text`` has enough brackets to nest past :data:`MAX_PARAMETER_DEPTH`."""
+    limit = MAX_PARAMETER_DEPTH
+    return len(text) > 2 * limit and text.count("{") + text.count("[") > limit
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep the containers of the JSON ``text`` nest (0 for a scalar)."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "}]":
+            depth -= 1
+    return deepest
 
 
 def cut_parameters(parameters: dict[Any, Any]) -> dict[Any, Any]:
     """``parameters`` nested at most :data:`MAX_PARAMETER_DEPTH` levels: each dict, list,
     tuple or set below that is replaced by :data:`TOO_DEEP`. A new structure; values are kept.
 
-    For parameters too deep to walk or serialise whole (past Python's recursion limit, about
-    1,000 levels): cut, they are stored rather than lost, and the cut shows where it was made.
+    For parameters too deep to store whole (some too deep even to walk or serialise: Python's
+    recursion limit is about 1,000 levels): cut, they are stored rather than lost, and the cut
+    shows where it was made.
     """
     return _cut(parameters, MAX_PARAMETER_DEPTH)  # type: ignore[no-any-return]
 

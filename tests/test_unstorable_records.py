@@ -25,7 +25,8 @@ from monitoring_cog import create_monitoring_system as create_system
 from monitoring_cog.config import PrivacyConfig, RecordingConfig
 from monitoring_cog.records import CommandRecord, GuildRecord, StatKind, StatRecord
 
-DEPTH = 5_000
+DEPTHS = (150, 5_000)
+"""Past the kept levels only, and past every Python's recursion limit too."""
 MAX_PARAMETER_DEPTH = 100
 """Levels of nesting kept, as documented (``monitoring_cog.rollups.MAX_PARAMETER_DEPTH``)."""
 TOO_DEEP = "[too deep]"
@@ -64,17 +65,18 @@ def nested(depth: int) -> dict[str, Any]:
     return node
 
 
+@pytest.mark.parametrize("depth", DEPTHS)
 @pytest.mark.parametrize(
     "privacy",
     [PrivacyConfig(), PrivacyConfig(redact_keys=())],
     ids=["redacting", "not-redacting"],
 )
 async def test_parameters_nested_deeper_than_the_encoder_goes_are_stored_cut_and_marked(
-    make_system: MakeSystem, privacy: PrivacyConfig
+    make_system: MakeSystem, privacy: PrivacyConfig, depth: int
 ) -> None:
     system = make_system(privacy)
     db = system.db
-    tree = nested(DEPTH)
+    tree = nested(depth)
     tree["password"] = "hunter2"  # Redacted, if redacting, though the tree is cut.
     parameters = {"query": "lo-fi", "tree": tree}
 
@@ -98,6 +100,21 @@ async def test_parameters_nested_deeper_than_the_encoder_goes_are_stored_cut_and
     assert (node, level) == (TOO_DEEP, MAX_PARAMETER_DEPTH + 1)
     assert db.errors.rejected_inputs == 1
     assert db.errors.errors == 0
+
+
+async def test_parameters_at_the_depth_kept_are_stored_whole(make_system: MakeSystem) -> None:
+    system = make_system(PrivacyConfig(redact_keys=()))
+    db = system.db
+    # Level 1 the parameters, levels 2 to 100 the tree: nothing past the limit. Beside it, a
+    # string full of brackets, which is text and no nesting at all.
+    parameters = {"tree": nested(MAX_PARAMETER_DEPTH - 1), "text": "[{" * 300}
+
+    assert await system.cmd_logger.log_command(1, "g", 2, "u", "play", parameters, 0.5)
+    await db.flush()
+
+    (stored,) = await system.cmd_logger.get_recent_commands(limit=10)
+    assert stored["parameters"] == parameters
+    assert db.errors.rejected_inputs == 0
 
 
 async def test_text_with_lone_surrogates_anywhere_is_stored_repaired_and_counted(
