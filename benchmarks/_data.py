@@ -24,7 +24,7 @@ from pathlib import Path
 from _common import COMMANDS, DATA_DIR, GUILD_BASE, USER_BASE
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig
-from monitoring_cog.latency import bucket_index
+from monitoring_cog.analysis.latency import bucket_index
 from monitoring_cog.storage.sqlite import register_functions
 
 __all__ = ("Dataset", "dataset")

@@ -78,10 +78,10 @@ from _common import (
 from discord.ext import commands
 
 from monitoring_cog import Database, MonitoringConfig, create_monitoring_system
+from monitoring_cog.config.urls import redact_url
 from monitoring_cog.storage.base import AUDIT_ROW_COLUMNS
 from monitoring_cog.storage.migrations import load_migrations
 from monitoring_cog.storage.sqlite import PRAGMAS, register_functions
-from monitoring_cog.storage.urls import redact_url
 
 SQLITE_CONFIGS = ("raw", "log_command", "cog hooks", "naive")
 PG_CONFIGS = ("pg raw", "pg log_command", "pg cog hooks", "pg naive")

@@ -17,28 +17,28 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, ManualClock, SystemClock
-from .command_logger import CommandLogger
-from .config import MonitoringConfig, load_config
-from .database import Database
-from .errors import ConfigError, DatabaseUnavailable, MonitoringError, SchemaError
-from .health import HealthCheck
-from .helpers import (
+from .collectors.command_logger import CommandLogger
+from .collectors.health import HealthCheck
+from .collectors.helpers import (
     clear_old_audit_logs,
     get_health_report,
     get_performance_stats,
     get_statistics_report,
     log_command_execution,
 )
-from .performance import PerformanceMonitor
-from .records import DM_GUILD_ID
-from .safe import safe_execute
-from .statistics import StatisticsCollector
-from .system import (
+from .collectors.performance import PerformanceMonitor
+from .collectors.safe import safe_execute
+from .collectors.statistics import StatisticsCollector
+from .collectors.system import (
     MonitoringSystem,
     create_monitoring_system,
     get_current_system,
     set_current_system,
 )
+from .config import MonitoringConfig, load_config
+from .database import Database
+from .errors import ConfigError, DatabaseUnavailable, MonitoringError, SchemaError
+from .recording.records import DM_GUILD_ID
 
 __all__ = (
     "DM_GUILD_ID",

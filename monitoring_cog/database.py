@@ -5,7 +5,7 @@ constructor does no I/O beyond checking the paths (and creating missing folders)
 opens, migrations run and spill files left by an earlier run are written, on first use.
 ``await db.close()`` writes everything queued, within ``recording.close_timeout``, and closes the
 connection; a database never closed lets go of it when the process exits
-(:mod:`monitoring_cog.exit_guard`).
+(:mod:`monitoring_cog.recording.exit_guard`).
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from . import exit_guard
 from .clock import Clock, SystemClock
 from .config import MonitoringConfig, load_config
-from .errors import ConfigError, DatabaseUnavailable
-from .pipeline import Recorder
-from .privacy import Privacy
-from .records import Record
-from .replay import replay_spills
-from .safe import ErrorCounter
-from .spill import SpillTarget, folder_problem, spill_target, write_spill
+from .errors import ConfigError, DatabaseUnavailable, ErrorCounter
+from .recording import exit_guard
+from .recording.pipeline import Recorder
+from .recording.privacy import Privacy
+from .recording.records import Record
+from .recording.replay import replay_spills
+from .recording.spill import SpillTarget, folder_problem, spill_target, write_spill
 from .storage.base import Storage
 from .storage.factory import open_storage
 
@@ -178,7 +177,7 @@ class Database:
 
         Returns within ``within`` seconds (``recording.close_timeout`` by default) whatever the
         database does: records not written by then are saved to a spill file and written on the
-        next start (see :meth:`Recorder.close <monitoring_cog.pipeline.Recorder.close>`).
+        next start (see :meth:`Recorder.close <monitoring_cog.recording.pipeline.Recorder.close>`).
         """
         if self._closed:
             return
@@ -213,7 +212,8 @@ class Database:
     def abandon(self) -> None:
         """Spill what is queued and let go of the connection, without an event loop.
 
-        Called at interpreter exit for a database never closed (:mod:`monitoring_cog.exit_guard`).
+        Called at interpreter exit for a database never closed
+        (:mod:`monitoring_cog.recording.exit_guard`).
         """
         self._closed = True
         self.recorder.abandon()

@@ -1,15 +1,21 @@
-"""Exceptions raised by monitoring_cog.
+"""Errors raised by monitoring_cog, and errors counted instead of raised.
 
-Inside a running bot the public API never raises (see :func:`monitoring_cog.safe_execute`).
-These exceptions are for start-up: a bad config, a database path that can never be opened, or a
-database whose schema is newer than this code. They fail loudly, naming what is wrong.
+Inside a running bot the public API never raises (see :func:`monitoring_cog.safe_execute`): what
+goes wrong is counted in an :class:`ErrorCounter` and shown in the health report. The exceptions
+are for start-up: a bad config, a database path that can never be opened, or a database whose
+schema is newer than this code. They fail loudly, naming what is wrong.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 __all__ = (
+    "GLOBAL_ERRORS",
     "ConfigError",
     "DatabaseUnavailable",
+    "ErrorCounter",
     "MonitoringError",
     "SchemaError",
 )
@@ -32,3 +38,34 @@ class DatabaseUnavailable(MonitoringError):
 
 class SchemaError(MonitoringError):
     """The database schema cannot be used by this version of monitoring_cog."""
+
+
+@dataclass
+class ErrorCounter:
+    """Counts exceptions swallowed by :func:`safe_execute` and inputs that had to be corrected."""
+
+    errors: int = 0
+    """Exceptions caught and turned into a default value."""
+    by_operation: dict[str, int] = field(default_factory=dict)
+    last_error: str | None = None
+    rejected_inputs: int = 0
+    """Values that were invalid and were normalised, trimmed or dropped (with a warning)."""
+
+    def record(self, operation: str, exc: BaseException) -> None:
+        """Count one swallowed exception."""
+        self.errors += 1
+        self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
+        self.last_error = f"{operation}: {type(exc).__name__}: {exc}"
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counts as a plain dict (for the health report)."""
+        return {
+            "count": self.errors,
+            "by_operation": dict(self.by_operation),
+            "last_error": self.last_error,
+            "rejected_inputs": self.rejected_inputs,
+        }
+
+
+GLOBAL_ERRORS = ErrorCounter()
+"""Where errors are counted when the wrapped callable has no ``errors`` attribute of its own."""

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from monitoring_cog.analysis.packed_histogram import PackedBuckets
 from monitoring_cog.config import DatabaseConfig
-from monitoring_cog.packed_histogram import PackedBuckets
 
 __all__ = (
     "BACKENDS",

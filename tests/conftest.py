@@ -33,7 +33,7 @@ from monitoring_cog import (
     create_monitoring_system,
     set_current_system,
 )
-from monitoring_cog.storage.urls import redact_url
+from monitoring_cog.config.urls import redact_url
 
 
 @pytest.fixture(autouse=True)

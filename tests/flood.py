@@ -15,7 +15,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 from monitoring_cog import MonitoringSystem
-from monitoring_cog.records import CommandRecord
+from monitoring_cog.recording.records import CommandRecord
 
 GUILD = "4242"
 

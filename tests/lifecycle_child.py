@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 from monitoring_cog import CommandLogger, Database, log_command_execution
-from monitoring_cog.pipeline import Recorder
+from monitoring_cog.recording.pipeline import Recorder
 
 recorders: list[Recorder] = []
 
@@ -52,7 +52,7 @@ async def ready_then_wait() -> None:
 
 
 async def with_helpers(count: int) -> None:
-    from monitoring_cog.system import peek_current_system
+    from monitoring_cog.collectors.system import peek_current_system
 
     for i in range(count):
         await log_command_execution(111, "Guild", i % 7, "user", "play", details={"i": i})

@@ -7,7 +7,8 @@ parameters JSON cannot hold; NaN, negative and infinite durations and times; ids
 - nothing raises into the caller (where the contract raises, it raises the documented error);
 - nothing malformed is stored: the rows read back through the storage and the rollups read back
   through the reports are normalised (no control characters, the length limits of
-  :mod:`monitoring_cog.normalize`, durations finite within ``[0, 86400]``, ids as text), and a
+  :mod:`monitoring_cog.recording.normalize`, durations finite within ``[0, 86400]``, ids as
+  text), and a
   value that had to be changed is counted (``db.errors.rejected_inputs``);
 - no exception was swallowed on the way (``db.errors.errors`` stays 0): bad input is a counted
   correction, never an internal error.
@@ -53,7 +54,8 @@ from monitoring_cog import (
     safe_execute,
 )
 from monitoring_cog.config import RecordingConfig
-from monitoring_cog.normalize import (
+from monitoring_cog.errors import ErrorCounter
+from monitoring_cog.recording.normalize import (
     MAX_COMMAND_LENGTH,
     MAX_DURATION,
     MAX_ERROR_LENGTH,
@@ -61,8 +63,7 @@ from monitoring_cog.normalize import (
     MAX_NAME_LENGTH,
     MAX_TIMESTAMP,
 )
-from monitoring_cog.privacy import REDACTED
-from monitoring_cog.safe import ErrorCounter
+from monitoring_cog.recording.privacy import REDACTED
 
 SETTINGS = settings(
     max_examples=60,

@@ -43,7 +43,7 @@ from monitoring_cog import (
     create_monitoring_system,
 )
 from monitoring_cog.config import DatabaseConfig, RecordingConfig
-from monitoring_cog.records import CommandRecord
+from monitoring_cog.recording.records import CommandRecord
 
 GUILD = "111"
 DEADLINE = 30.0

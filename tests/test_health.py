@@ -25,8 +25,8 @@ from monitoring_cog import (
     MonitoringConfig,
     MonitoringSystem,
 )
+from monitoring_cog.collectors.health import overall_status
 from monitoring_cog.config import HealthConfig, RecordingConfig
-from monitoring_cog.health import overall_status
 
 REPORT_KEYS = {
     "timestamp",

@@ -30,8 +30,8 @@ from monitoring_cog import (
     safe_execute,
 )
 from monitoring_cog.config import CONFIG_ENV_VAR
-from monitoring_cog.normalize import MAX_DURATION
-from monitoring_cog.safe import GLOBAL_ERRORS, ErrorCounter
+from monitoring_cog.errors import GLOBAL_ERRORS, ErrorCounter
+from monitoring_cog.recording.normalize import MAX_DURATION
 
 VOLUME = {
     "guild_id": "111",

@@ -1,4 +1,4 @@
-"""Latency histogram maths (``monitoring_cog.latency``).
+"""Latency histogram maths (``monitoring_cog.analysis.latency``).
 
 Covers the bucket layout (bucket ``i`` holds ``(upper(i-1), upper(i)]``, bucket 0 everything up to
 ``BASE``, the last bucket everything huge), the nearest-rank percentile over bucket counts, the
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from monitoring_cog.latency import (
+from monitoring_cog.analysis.latency import (
     BASE,
     GROWTH,
     MAX_BUCKET,

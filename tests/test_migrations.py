@@ -27,8 +27,8 @@ from monitoring_cog import (
     SchemaError,
     create_monitoring_system,
 )
+from monitoring_cog.analysis.latency import bucket_index, percentile
 from monitoring_cog.clock import utc_day
-from monitoring_cog.latency import bucket_index, percentile
 from monitoring_cog.storage import migrations as migrations_module
 from monitoring_cog.storage.migrations import (
     Migration,

@@ -1,4 +1,4 @@
-"""Packed latency histograms (``monitoring_cog.packed_histogram``).
+"""Packed latency histograms (``monitoring_cog.analysis.packed_histogram``).
 
 Covers: a histogram survives packing and storing as a blob; merging blobs (the SQLite upsert) and
 the ``BlobSum`` / ``BlobPack`` aggregates give the histogram of all counts together; the packed
@@ -13,8 +13,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitoring_cog.latency import MAX_BUCKET, percentile, percentiles
-from monitoring_cog.packed_histogram import (
+from monitoring_cog.analysis.latency import MAX_BUCKET, percentile, percentiles
+from monitoring_cog.analysis.packed_histogram import (
     BlobPack,
     BlobSum,
     PackedBuckets,

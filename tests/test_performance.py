@@ -25,8 +25,8 @@ from monitoring_cog import (
     PerformanceMonitor,
     create_monitoring_system,
 )
+from monitoring_cog.analysis.latency import bucket_index, percentile
 from monitoring_cog.config import ThresholdsConfig
-from monitoring_cog.latency import bucket_index, percentile
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 GUILD = "111"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from monitoring_cog.periodic import PeriodicMethod, PeriodicTask, periodic
+from monitoring_cog.collectors.periodic import PeriodicMethod, PeriodicTask, periodic
 
 INTERVAL = 0.05
 

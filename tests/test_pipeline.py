@@ -1,4 +1,4 @@
-"""The recording pipeline (``monitoring_cog.pipeline.Recorder``) against a real database.
+"""The recording pipeline (``monitoring_cog.recording.pipeline.Recorder``) against a real database.
 
 Covers: ``log_command`` only queues; the writer task flushes on its interval and as soon as a
 batch is full; a flush stores audit rows and rollups in one transaction; readers flush first; the
@@ -24,7 +24,7 @@ from backends import Backend
 from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog import create_monitoring_system as create_system
 from monitoring_cog.config import RecordingConfig
-from monitoring_cog.records import CommandRecord
+from monitoring_cog.recording.records import CommandRecord
 
 GUILD = "111"
 LONG_INTERVAL = 3600.0

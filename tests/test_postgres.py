@@ -34,11 +34,12 @@ from monitoring_cog import (
     load_config,
 )
 from monitoring_cog.config import CONFIG_ENV_VAR, DatabaseConfig, RecordingConfig
-from monitoring_cog.records import CommandRecord
-from monitoring_cog.rollups import WriteBatch, build_batch
+from monitoring_cog.config.urls import redact_url
+from monitoring_cog.recording.records import CommandRecord
+from monitoring_cog.recording.rollups import build_batch
 from monitoring_cog.storage import PostgresStorage, SQLiteStorage, open_storage
+from monitoring_cog.storage.batch import WriteBatch
 from monitoring_cog.storage.migrations import latest_version
-from monitoring_cog.storage.urls import redact_url
 
 SECRET = "s3cr3t-Pa55"
 DEAD_SERVER = f"postgresql://monitor:{SECRET}@127.0.0.1:1/monitoring"

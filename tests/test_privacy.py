@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from fakes import NOW
+from monitoring_cog.retention import prune_periodically
 
 from monitoring_cog import (
     CommandLogger,
@@ -30,10 +31,9 @@ from monitoring_cog import (
     log_command_execution,
 )
 from monitoring_cog.config import PrivacyConfig, RetentionConfig
-from monitoring_cog.privacy import REDACTED, Privacy, is_pseudonym
-from monitoring_cog.records import CommandRecord
-from monitoring_cog.retention import prune_periodically
-from monitoring_cog.rollups import BatchBuilder
+from monitoring_cog.recording.privacy import REDACTED, Privacy, is_pseudonym
+from monitoring_cog.recording.records import CommandRecord
+from monitoring_cog.recording.rollups import BatchBuilder
 
 SECRET_ENV = "MONITORING_HASH_SECRET"
 HASH_SECRET = "correct horse battery staple"

@@ -1,4 +1,4 @@
-"""Report maths (``monitoring_cog.reports``) on hand-made rollup rows, no database.
+"""Report maths (``monitoring_cog.analysis.reports``) on hand-made rollup rows, no database.
 
 ``build_report`` (weekly/monthly), ``build_daily_stats`` and ``build_performance_stats`` are pure
 functions, so every figure is checked exactly against values worked out by hand.
@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from monitoring_cog.latency import bucket_index, percentile
-from monitoring_cog.reports import (
+from monitoring_cog.analysis.latency import bucket_index, percentile
+from monitoring_cog.analysis.reports import (
     build_daily_stats,
     build_performance_stats,
     build_report,
     period_days,
 )
-from monitoring_cog.storage.base import CommandTotals, DayTotals
+from monitoring_cog.analysis.totals import CommandTotals, DayTotals
 
 TODAY = date(2026, 3, 15)
 

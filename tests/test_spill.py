@@ -1,8 +1,8 @@
 """Spill files: every record kind survives one, privacy holds in it, each is written exactly once.
 
-A spill is made by :func:`monitoring_cog.spill.write_spill` (what closing does when it runs out of
-time) on the real file system, and written into the database the way the next start does it:
-``Database.connect()``. What the database then holds is compared, through the library's own
+A spill is made by :func:`monitoring_cog.recording.spill.write_spill` (what closing does when it
+runs out of time) on the real file system, and written into the database the way the next start
+does it: ``Database.connect()``. What the database then holds is compared, through the library's own
 reads, with what it holds when the same records are written directly.
 """
 
@@ -21,8 +21,14 @@ from backends import Backend
 from monitoring_cog import Database, ManualClock, MonitoringConfig
 from monitoring_cog.clock import utc_day
 from monitoring_cog.config import DatabaseConfig, PrivacyConfig, RecordingConfig
-from monitoring_cog.records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
-from monitoring_cog.spill import CODECS, find_spills, read_spill, write_spill
+from monitoring_cog.recording.records import (
+    CommandRecord,
+    GuildRecord,
+    Record,
+    StatKind,
+    StatRecord,
+)
+from monitoring_cog.recording.spill import CODECS, find_spills, read_spill, write_spill
 from monitoring_cog.storage.base import AuditQuery
 
 NOW = 1_750_000_000.0

@@ -23,14 +23,14 @@ from backends import Backend
 from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog import create_monitoring_system as create_system
 from monitoring_cog.config import PrivacyConfig, RecordingConfig
-from monitoring_cog.records import CommandRecord, GuildRecord, StatKind, StatRecord
+from monitoring_cog.recording.records import CommandRecord, GuildRecord, StatKind, StatRecord
 
 DEPTHS = (150, 5_000)
 """Past the kept levels only, and past every Python's recursion limit too."""
 MAX_PARAMETER_DEPTH = 100
-"""Levels of nesting kept, as documented (``monitoring_cog.rollups.MAX_PARAMETER_DEPTH``)."""
+"""Levels of nesting kept, as documented (``recording.parameters.MAX_PARAMETER_DEPTH``)."""
 TOO_DEEP = "[too deep]"
-"""The documented marker of the cut (``monitoring_cog.rollups.TOO_DEEP``)."""
+"""The documented marker of the cut (``monitoring_cog.recording.parameters.TOO_DEEP``)."""
 
 MakeSystem = Callable[..., MonitoringSystem]
 

@@ -25,7 +25,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..clock import ManualClock
-from ..statistics import StatisticsCollector
+from ..collectors.statistics import StatisticsCollector
 
 __all__ = (
     "CATALOGUE",

@@ -1,9 +1,9 @@
 """Writing audit rows as CSV or JSON, one row at a time.
 
 The exporters take rows as they come from
-:meth:`~monitoring_cog.command_logger.CommandLogger.iter_audit_logs` and write each at once, so an
-export of millions of rows needs the memory of one row, and a reader at the other end of a pipe
-sees data as soon as it is read.
+:meth:`~monitoring_cog.collectors.command_logger.CommandLogger.iter_audit_logs` and write each at
+once, so an export of millions of rows needs the memory of one row, and a reader at the other end of
+a pipe sees data as soon as it is read.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import discord
 from discord.ext import commands
 
 from ..config import MonitoringConfig
-from ..storage.urls import redact_url
+from ..config.urls import redact_url
 from .errors import OperationFailed, UserError
 
 __all__ = ("TOKEN_ENV_VAR", "HostBot", "read_token", "run_host")

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..clock import Clock
-from ..command_logger import CommandLogger
+from ..collectors.command_logger import CommandLogger
+from ..collectors.health import HealthCheck, overall_status
+from ..collectors.performance import PerformanceMonitor
+from ..collectors.statistics import PERIODS, StatisticsCollector
 from ..config import MonitoringConfig
 from ..database import Database
-from ..health import HealthCheck, overall_status
-from ..normalize import clean_guild_id
-from ..performance import PerformanceMonitor
-from ..statistics import PERIODS, StatisticsCollector
+from ..recording.normalize import clean_guild_id
 from ..storage.migrations import latest_version
 from .errors import OperationFailed, UserError
 from .export import exporter

@@ -11,13 +11,13 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from ..privacy import REDACTED
+from ..recording.privacy import REDACTED
 
 if TYPE_CHECKING:
     import discord
     from discord.ext import commands
 
-    from ..privacy import Privacy
+    from ..recording.privacy import Privacy
 
 __all__ = ("NO_ARGUMENTS", "context_arguments", "interaction_arguments")
 

@@ -46,13 +46,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..clock import Clock, SystemClock
-from ..records import DM_GUILD_ID, CommandRecord
+from ..recording.records import DM_GUILD_ID, CommandRecord
 from .arguments import CommandShapes, context_arguments, interaction_arguments
 from .hook_slots import Hook, HookSlot
 
 if TYPE_CHECKING:
-    from ..privacy import Privacy
-    from ..system import MonitoringSystem
+    from ..collectors.system import MonitoringSystem
+    from ..recording.privacy import Privacy
 
 __all__ = ("CommandAuditor",)
 

@@ -5,9 +5,9 @@ audited through discord.py's hooks), a background health check that alerts a cha
 overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
 ``/health`` and ``/stats`` slash commands.
 
-The background loops are :class:`~monitoring_cog.periodic.PeriodicTask` schedules on the event
-loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock, which
-a system clock stepped back silences for as long, and stepped forward runs back to back.
+The background loops are :class:`~monitoring_cog.collectors.periodic.PeriodicTask` schedules on the
+event loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock,
+which a system clock stepped back silences for as long, and stepped forward runs back to back.
 """
 
 from __future__ import annotations
@@ -21,26 +21,26 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ..config import MonitoringConfig, load_config
-from ..cpu import SAMPLES_PER_WINDOW
-from ..database import Database
-from ..errors import DatabaseUnavailable
-from ..health import ProcessSampler
-from ..periodic import periodic
-from ..statistics import PERIODS
-from ..system import (
+from ..collectors.cpu import SAMPLES_PER_WINDOW
+from ..collectors.health import ProcessSampler
+from ..collectors.periodic import periodic
+from ..collectors.statistics import PERIODS
+from ..collectors.system import (
     MonitoringSystem,
     create_monitoring_system,
     peek_current_system,
     set_current_system,
 )
+from ..config import MonitoringConfig, load_config
+from ..database import Database
+from ..errors import DatabaseUnavailable
 from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
 from .error_replies import error_reply
 
 if TYPE_CHECKING:
-    from ..metrics.server import MetricsServer
+    from ..web.metrics_server import MetricsServer
 
 __all__ = ("MonitoringCog", "setup")
 
@@ -233,7 +233,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
 
     async def _start_metrics(self) -> None:
         # Imported here: prometheus_client is only loaded when the endpoint is on.
-        from ..metrics.server import MetricsServer
+        from ..web.metrics_server import MetricsServer
 
         settings = self.config.metrics
         server = MetricsServer(self.system, settings.host, settings.port)

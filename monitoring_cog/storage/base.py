@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from ..rollups import WriteBatch
+from ..analysis.totals import CommandTotals, DayTotals
+from .batch import WriteBatch
 
 __all__ = (
     "AUDIT_COLUMNS",
@@ -47,36 +48,8 @@ AUDIT_ROW_COLUMNS = (
     "error_message",
     "executed_at",
 )
-"""The ``audit_logs`` columns of an :data:`~monitoring_cog.rollups.AuditRow`, in its order: what
-the writer inserts."""
-
-
-@dataclass(frozen=True, slots=True)
-class DayTotals:
-    """A guild's (or every guild's) figures for one UTC day."""
-
-    day: date
-    songs_played: int = 0
-    playtime: float = 0.0
-    skips: int = 0
-    pauses: int = 0
-    commands: int = 0
-    failed_commands: int = 0
-    unique_users: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CommandTotals:
-    """One command's figures summed over a range of days."""
-
-    command: str
-    count: int
-    failures: int
-    duration_sum: float
-    duration_min: float
-    duration_max: float
-    buckets: Mapping[int, int] = field(default_factory=dict)
-    """Latency histogram (bucket index -> count); empty unless asked for."""
+"""The ``audit_logs`` columns of an :data:`~monitoring_cog.storage.batch.AuditRow`, in its
+order: what the writer inserts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ..clock import Clock
 from ..config import DatabaseConfig
+from ..config.urls import is_postgres_url, redact_url, url_scheme
 from ..errors import DatabaseUnavailable
 from .base import Storage
 from .sqlite import SQLiteStorage
-from .urls import is_postgres_url, redact_url, url_scheme
 
 __all__ = ("open_storage", "prepare_sqlite_path")
 

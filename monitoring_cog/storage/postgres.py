@@ -30,8 +30,8 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 
 from ..clock import Clock, SystemClock
+from ..config.urls import redact_url
 from ..errors import DatabaseUnavailable, SchemaError
-from ..rollups import WriteBatch
 from .base import (
     AUDIT_COLUMNS,
     AUDIT_ROW_COLUMNS,
@@ -44,8 +44,8 @@ from .base import (
     command_totals_from_rows,
     day_totals_from_rows,
 )
+from .batch import WriteBatch
 from .migrations import pending_migrations
-from .urls import redact_url
 
 __all__ = ("PostgresStorage",)
 

@@ -19,10 +19,9 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from ..analysis.packed_histogram import BlobPack, BlobSum, PackedBuckets, blob_of, merge_blobs
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
-from ..packed_histogram import BlobPack, BlobSum, PackedBuckets, blob_of, merge_blobs
-from ..rollups import WriteBatch
 from .base import (
     AUDIT_COLUMNS,
     AuditQuery,
@@ -34,6 +33,7 @@ from .base import (
     command_totals_from_rows,
     day_totals_from_rows,
 )
+from .batch import WriteBatch
 from .migrations import pending_migrations
 
 __all__ = ("PRAGMAS", "SQLiteStorage", "register_functions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitoring_cog import Database, ManualClock, MonitoringSystem
-from monitoring_cog import command_logger as command_logger_module
+from monitoring_cog.collectors import command_logger as command_logger_module
 
 DAY = 86400.0
 

@@ -21,7 +21,7 @@ from interactions import option, run_command
 
 from monitoring_cog import MonitoringConfig
 from monitoring_cog.config import PrivacyConfig
-from monitoring_cog.privacy import REDACTED
+from monitoring_cog.recording.privacy import REDACTED
 
 HASH_SECRET = "a secret that is long enough"
 STRING = 3

@@ -16,7 +16,7 @@ from interactions import Responses, option, run_command, subcommand
 
 from monitoring_cog import log_command_execution
 from monitoring_cog.cog import MonitoringCog
-from monitoring_cog.system import peek_current_system
+from monitoring_cog.collectors.system import peek_current_system
 
 INTEGER = 4
 LONG_FLUSH = "[recording]\nflush_interval = 3600\n"

@@ -21,6 +21,7 @@ import pytest
 from db_support import exclusive_lock
 from fakes import NOW, FakeProcess
 from metrics_support import fetch, healthz, label_names, label_values, samples, scrape, value
+from monitoring_cog.metrics import DURATION_BUCKETS, CommandTotals, MetricsServer
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
 from monitoring_cog import (
@@ -31,9 +32,8 @@ from monitoring_cog import (
     create_monitoring_system,
 )
 from monitoring_cog.config import RecordingConfig
-from monitoring_cog.metrics import DURATION_BUCKETS, CommandTotals, MetricsServer
-from monitoring_cog.metrics.totals import OTHER_COMMANDS
-from monitoring_cog.rollups import BatchBuilder
+from monitoring_cog.recording.metric_totals import OTHER_COMMANDS
+from monitoring_cog.recording.rollups import BatchBuilder
 
 GUILDS = ("111111111111111111", "222222222222222222")
 USERS = ("333333333333333333", "444444444444444444", "555555555555555555")
@@ -382,7 +382,7 @@ async def test_a_scrape_does_not_touch_the_database(
 def test_the_writer_counts_commands_only_once_metrics_are_asked_for(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    from monitoring_cog.records import CommandRecord
+    from monitoring_cog.recording.records import CommandRecord
 
     record = CommandRecord(GUILDS[0], "G", USERS[0], "u", "play", "{}", 0.3, True, None, None, 1.0)
     plain = BatchBuilder()

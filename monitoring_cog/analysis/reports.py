@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .latency import percentiles
-from .storage.base import CommandTotals, DayTotals
+from .totals import CommandTotals, DayTotals
 
 __all__ = (
     "TOP_COMMANDS",

@@ -8,8 +8,8 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from .database import Database
-from .normalize import (
+from ..database import Database
+from ..recording.normalize import (
     MAX_COMMAND_LENGTH,
     MAX_ERROR_LENGTH,
     MAX_NAME_LENGTH,
@@ -19,9 +19,9 @@ from .normalize import (
     clean_timestamp,
     clean_user_id,
 )
-from .records import CommandRecord
+from ..recording.records import CommandRecord
+from ..storage.base import AuditQuery
 from .safe import safe_execute
-from .storage.base import AuditQuery
 
 __all__ = ("CommandLogger",)
 
@@ -36,8 +36,8 @@ MINUTES_KEPT = 2 * 86400
 class CommandLogger:
     """Writes command executions to the audit log and reads them back.
 
-    Logging only queues the row (see :mod:`monitoring_cog.pipeline`); it also feeds the daily
-    rollups: commands, failures, distinct users, per-command latency.
+    Logging only queues the row (see :mod:`monitoring_cog.recording.pipeline`); it also feeds the
+    daily rollups: commands, failures, distinct users, per-command latency.
     """
 
     def __init__(self, db: Database) -> None:

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
-from .collector import STATUS_VALUES, MonitoringCollector, latest_report
+from .metrics_collector import STATUS_VALUES, MonitoringCollector, latest_report
 
 if TYPE_CHECKING:
+    from ..collectors.health import HealthCheck
+    from ..collectors.system import MonitoringSystem
     from ..database import Database
-    from ..health import HealthCheck
-    from ..system import MonitoringSystem
 
 __all__ = ("MetricsServer",)
 

@@ -15,11 +15,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..storage.base import Storage
+from ..storage.batch import WriteBatch
 from .privacy import Privacy
 from .records import Record
-from .rollups import BatchBuilder, WriteBatch
+from .rollups import BatchBuilder
 from .spill import SpillError, SpillTarget, find_spills, read_spill, remove_spill
-from .storage.base import Storage
 
 __all__ = ("ReplayResult", "replay_spills")
 

@@ -2,7 +2,7 @@
 
 When closing runs out of time (``recording.close_timeout``), or the process ends without closing,
 the records still queued are written to a spill file rather than lost. The next start writes
-each spill into the database exactly once (:mod:`monitoring_cog.replay`).
+each spill into the database exactly once (:mod:`monitoring_cog.recording.replay`).
 
 A spill file is two lines of UTF-8 JSON: a header, then the records, each a list tagged with
 its kind::
@@ -18,8 +18,8 @@ a file under its final name is always complete. The ``[privacy]`` rules are appl
 record is written (parameters redacted and serialised, user ids hashed, usernames dropped): a
 spill holds nothing the database would not.
 
-Adding a record kind to :mod:`monitoring_cog.records` means adding its :class:`RecordCodec` to
-:data:`CODECS`, here and nowhere else.
+Adding a record kind to :mod:`monitoring_cog.recording.records` means adding its
+:class:`RecordCodec` to :data:`CODECS`, here and nowhere else.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from .parameters import serialize_parameters
 from .privacy import Privacy
 from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
-from .rollups import serialize_parameters
 
 __all__ = (
     "CODECS",
@@ -151,7 +151,7 @@ CODECS: tuple[RecordCodec[Any], ...] = (
         private=lambda r, _: (r, 0),
     ),
 )
-"""One codec per record kind of :data:`~monitoring_cog.records.Record`."""
+"""One codec per record kind of :data:`~monitoring_cog.recording.records.Record`."""
 
 _NO_RULES = Privacy(())
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode

@@ -1,9 +1,9 @@
 """Latency histograms packed into one integer, so that adding two histograms is adding two numbers.
 
-Bucket ``i``'s count (see :mod:`monitoring_cog.latency`) occupies bits ``64*i`` to ``64*i + 63``
-of the packed integer. No count comes near 2**64, so fields never carry into each other and the
-sum of packed histograms is the packed sum: merging a week of a command's histograms is a handful
-of integer additions done in C, whatever the number of buckets used.
+Bucket ``i``'s count (see :mod:`monitoring_cog.analysis.latency`) occupies bits ``64*i`` to ``64*i +
+63`` of the packed integer. No count comes near 2**64, so fields never carry into each other and the
+sum of packed histograms is the packed sum: merging a week of a command's histograms is a handful of
+integer additions done in C, whatever the number of buckets used.
 
 SQLite keeps one histogram per guild, day and command this way, as a BLOB (SQLite's integers stop
 at 64 bits): two little-endian bytes giving the first non-empty bucket, then the integer shifted
@@ -140,8 +140,8 @@ class BlobPack:
 class PackedBuckets(Mapping[int, int]):
     """A packed histogram read as ``{bucket: count}`` of its non-empty buckets.
 
-    :func:`monitoring_cog.latency.percentiles` reads :meth:`cumulative` instead, one pass in C
-    over every bucket, rather than sorting and walking the mapping.
+    :func:`monitoring_cog.analysis.latency.percentiles` reads :meth:`cumulative` instead, one pass
+    in C over every bucket, rather than sorting and walking the mapping.
     """
 
     __slots__ = ("_counts",)

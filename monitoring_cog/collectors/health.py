@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import psutil
 
+from ..database import Database
+from ..recording.normalize import clean_guild_id
 from .cpu import CpuWindow
-from .database import Database
-from .normalize import clean_guild_id
 from .safe import safe_execute
 
 __all__ = ("HealthCheck", "ProcessSampler", "overall_status")
@@ -97,7 +97,8 @@ class HealthCheck:
 
     @safe_execute(default_factory=lambda: {"status": "error"})
     async def check_cpu(self) -> dict[str, Any]:
-        """Process CPU over the last ``cpu_window`` seconds (see :mod:`monitoring_cog.cpu`).
+        """Process CPU over the last ``cpu_window`` seconds (see
+        :mod:`monitoring_cog.collectors.cpu`).
 
         ``percent`` (100 = one full core), ``window_seconds`` (what the percent covers), the
         process's total ``user_time`` and ``system_time``, and ``status``. Until a whole window

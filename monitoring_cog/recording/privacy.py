@@ -1,7 +1,8 @@
 """What is stored of a command's arguments and of who ran it (``[privacy]``).
 
-Applied by the writer as it builds a batch (:class:`~monitoring_cog.rollups.BatchBuilder`), never
-on a command's path, so a command pays nothing for it:
+Applied by the writer as it builds a batch
+(:class:`~monitoring_cog.recording.rollups.BatchBuilder`), never on a command's path, so a command
+pays nothing for it:
 
 - **Redaction**: a parameter whose name contains one of ``redact_keys`` (case-insensitive
   substring: ``api_key``, ``Password``, ``bot_token`` all match ``key``, ``password``, ``token``)
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import PrivacyConfig
+    from ..config import PrivacyConfig
 
 __all__ = (
     "DEFAULT_REDACT_KEYS",

@@ -1,8 +1,9 @@
 """The records that travel from the recording API, through the buffer, to the database.
 
 They are plain slotted objects: building one is the only work a command's path does before it
-returns. Validation and trimming happen before a record is built (:mod:`monitoring_cog.normalize`),
-serialisation and aggregation after it leaves the buffer (:mod:`monitoring_cog.rollups`).
+returns. Validation and trimming happen before a record is built
+(:mod:`monitoring_cog.recording.normalize`), serialisation and aggregation after it leaves the
+buffer (:mod:`monitoring_cog.recording.rollups`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class CommandRecord(NamedTuple):
     A tuple rather than a slotted class: one is made for every command, and a tuple holding
     only strings and numbers is untracked by the garbage collector once it survives a
     collection, so a full buffer costs the collector nothing to walk. Its fields are in the
-    order of an audit row (:data:`monitoring_cog.rollups.AuditRow`): with its parameters
+    order of an audit row (:data:`monitoring_cog.storage.batch.AuditRow`): with its parameters
     already text, the writer stores the record itself.
     """
 

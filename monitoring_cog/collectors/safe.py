@@ -13,48 +13,16 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, overload
 
-from .errors import ConfigError
+from ..errors import GLOBAL_ERRORS, ConfigError, ErrorCounter
 
-__all__ = ("ErrorCounter", "safe_execute")
+__all__ = ("safe_execute",)
 
 _log = logging.getLogger("monitoring_cog")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass
-class ErrorCounter:
-    """Counts exceptions swallowed by :func:`safe_execute` and inputs that had to be corrected."""
-
-    errors: int = 0
-    """Exceptions caught and turned into a default value."""
-    by_operation: dict[str, int] = field(default_factory=dict)
-    last_error: str | None = None
-    rejected_inputs: int = 0
-    """Values that were invalid and were normalised, trimmed or dropped (with a warning)."""
-
-    def record(self, operation: str, exc: BaseException) -> None:
-        """Count one swallowed exception."""
-        self.errors += 1
-        self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
-        self.last_error = f"{operation}: {type(exc).__name__}: {exc}"
-
-    def snapshot(self) -> dict[str, Any]:
-        """The counts as a plain dict (for the health report)."""
-        return {
-            "count": self.errors,
-            "by_operation": dict(self.by_operation),
-            "last_error": self.last_error,
-            "rejected_inputs": self.rejected_inputs,
-        }
-
-
-GLOBAL_ERRORS = ErrorCounter()
-"""Where errors are counted when the wrapped callable has no ``errors`` attribute of its own."""
 
 
 def _counter_for(args: tuple[Any, ...]) -> ErrorCounter:

@@ -12,8 +12,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import ErrorCounter
 from .records import DM_GUILD_ID
-from .safe import ErrorCounter
 
 __all__ = (
     "MAX_COMMAND_LENGTH",

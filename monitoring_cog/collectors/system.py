@@ -7,10 +7,10 @@ import sys
 import types
 from typing import Any, NamedTuple
 
-from .clock import Clock
+from ..clock import Clock
+from ..config import MonitoringConfig
+from ..database import Database
 from .command_logger import CommandLogger
-from .config import MonitoringConfig
-from .database import Database
 from .health import HealthCheck, ProcessSampler
 from .performance import PerformanceMonitor
 from .statistics import StatisticsCollector

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..storage.batch import AuditRow
+from .parameters import serialize_parameters
 from .records import CommandRecord, GuildRecord, Record, StatRecord
-from .rollups import AuditRow, serialize_parameters
 
 __all__ = ("repaired_records", "storable")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .clock import utc_day
-from .database import Database
-from .normalize import clean_duration, clean_guild_id, clean_user_id
-from .records import StatKind, StatRecord
-from .reports import build_daily_stats, build_report, period_days
+from ..analysis.reports import build_daily_stats, build_report, period_days
+from ..clock import utc_day
+from ..database import Database
+from ..recording.normalize import clean_duration, clean_guild_id, clean_user_id
+from ..recording.records import StatKind, StatRecord
+from ..storage.base import ServerInfo
 from .safe import safe_execute
-from .storage.base import ServerInfo
 
 __all__ = ("PERIODS", "StatisticsCollector")
 

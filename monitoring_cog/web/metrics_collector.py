@@ -22,11 +22,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from .totals import DURATION_BUCKETS, CommandTotals
+from ..recording.metric_totals import DURATION_BUCKETS, CommandTotals
 
 if TYPE_CHECKING:
+    from ..collectors.health import HealthCheck
     from ..database import Database
-    from ..health import HealthCheck
 
 __all__ = ("HEALTH_COMPONENTS", "STATUS_VALUES", "MonitoringCollector", "latest_report")
 
@@ -66,8 +66,8 @@ class MonitoringCollector(Collector):
     ----------
     db:
         The database whose writer is observed. Creating the collector turns on the writer's
-        per-command counting (:meth:`~monitoring_cog.pipeline.Recorder.track_commands`), so the
-        command counts cover commands written from then on.
+        per-command counting (:meth:`~monitoring_cog.recording.pipeline.Recorder.track_commands`),
+        so the command counts cover commands written from then on.
     health:
         Where the latest health report comes from; ``None`` leaves out the health gauges.
     """

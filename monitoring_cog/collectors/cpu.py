@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from .clock import Clock
+    from ..clock import Clock
     from .health import ProcessSampler
 
 __all__ = ("SAMPLES_PER_WINDOW", "CpuReading", "CpuWindow")

@@ -10,8 +10,8 @@ Guilds seen (on READY, on joining one, renamed) are kept beside the buffer, one 
 and written with the batches a slice at a time: a bot in more guilds than ``max_queue`` registers
 every one without a command record being refused for it.
 
-Closing writes what is queued within ``close_timeout`` seconds, whatever the database does; what
-is left then goes to a spill file (:mod:`monitoring_cog.spill`), written on the next start. A
+Closing writes what is queued within ``close_timeout`` seconds, whatever the database does; what is
+left then goes to a spill file (:mod:`monitoring_cog.recording.spill`), written on the next start. A
 writer cancelled while the recorder is open (``asyncio.run`` ending with no ``close()``) does the
 same before it ends.
 """
@@ -27,16 +27,17 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .clock import Clock
-from .config import RecordingConfig
+from ..clock import Clock
+from ..config import RecordingConfig
+from ..errors import ErrorCounter
+from ..storage.base import Storage
+from ..storage.batch import WriteBatch
 from .interrupts import deferred_interrupts
-from .metrics.totals import CommandTotals
+from .metric_totals import CommandTotals
 from .privacy import Privacy
 from .records import GuildRecord, Record
 from .repair import repaired_records, storable
-from .rollups import BatchBuilder, WriteBatch
-from .safe import ErrorCounter
-from .storage.base import Storage
+from .rollups import BatchBuilder
 
 __all__ = ("Recorder",)
 

@@ -2,9 +2,9 @@
 
 A script that uses the library inside ``asyncio.run`` without closing it, a ``Database`` never
 closed, a bot stopped by Ctrl-C outside ``async with bot``: in each, the process reaches its end
-with a database open. The writer has already written what it could as ``asyncio.run`` cancelled
-it (:meth:`Recorder._run <monitoring_cog.pipeline.Recorder>`); what remains, and the connection,
-are dealt with here:
+with a database open. The writer has already written what it could as ``asyncio.run`` cancelled it
+(:meth:`Recorder._run <monitoring_cog.recording.pipeline.Recorder>`); what remains, and the
+connection, are dealt with here:
 
 - the records still queued are saved to a spill file (written on the next start), and those of a
   write cut off by the exit are counted as lost and logged;

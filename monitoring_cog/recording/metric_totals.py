@@ -1,13 +1,13 @@
 """Cumulative per-command counts and latency histograms, kept by the writer for the metrics.
 
-Nothing here runs on a command's path. The writer's :class:`~monitoring_cog.rollups.BatchBuilder`
-already visits every record of a batch; it also counts each command's duration in one of the
-fixed :data:`DURATION_BUCKETS`, separately for successes and failures, and sums those figures per
-command and outcome once per batch (:attr:`~monitoring_cog.rollups.WriteBatch.outcomes`). When the
-batch is committed, the recorder adds them here: a handful of list additions per distinct command,
-whatever the traffic.
+Nothing here runs on a command's path. The writer's
+:class:`~monitoring_cog.recording.rollups.BatchBuilder` already visits every record of a batch; it
+also counts each command's duration in one of the fixed :data:`DURATION_BUCKETS`, separately for
+successes and failures, and sums those figures per command and outcome once per batch
+(:attr:`~monitoring_cog.storage.batch.WriteBatch.outcomes`). When the batch is committed, the
+recorder adds them here: a handful of list additions per distinct command, whatever the traffic.
 
-This module imports nothing but the standard library, so the core pipeline can use it without
+This module imports nothing but the standard library, so the recording pipeline can use it without
 loading ``prometheus_client`` or ``aiohttp``.
 """
 

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from .clock import utc_day
-from .database import Database
-from .normalize import clean_guild_id
-from .reports import build_performance_stats, period_days
+from ..analysis.reports import build_performance_stats, period_days
+from ..clock import utc_day
+from ..database import Database
+from ..recording.normalize import clean_guild_id
 from .safe import safe_execute
 
 __all__ = ("MAX_ENTRIES_PER_METRIC", "PerformanceMonitor", "Timer")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = (
     "CONFIG_ENV_VAR",
@@ -64,7 +64,7 @@ class DatabaseConfig:
     def __post_init__(self) -> None:
         if self.url:
             # Imported here: only a config that names a URL needs it (it imports nothing else).
-            from .storage.urls import is_postgres_url, redact_url
+            from .urls import is_postgres_url, redact_url
 
             if not is_postgres_url(self.url):
                 # The URL may hold a password: the message shows it redacted.
@@ -239,8 +239,9 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class PrivacyConfig:
     """``[privacy]``: what is stored of commands' arguments and of who ran them.
 
-    See :mod:`monitoring_cog.privacy` for the rules. With ``hash_user_ids`` on, the secret must be
-    set (``$MONITORING_HASH_SECRET`` or ``hash_secret``), or the config is refused at start-up.
+    See :mod:`monitoring_cog.recording.privacy` for the rules. With ``hash_user_ids`` on, the secret
+    must be set (``$MONITORING_HASH_SECRET`` or ``hash_secret``), or the config is refused at
+    start-up.
     """
 
     store_parameters: bool = True

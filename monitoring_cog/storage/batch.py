@@ -1,0 +1,45 @@
+"""What one write carries: the audit rows and rollup increments of a batch of records.
+
+The recording layer builds a :class:`WriteBatch` (:mod:`monitoring_cog.recording.rollups`); each
+backend turns it into its own SQL, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+__all__ = ("AuditRow", "WriteBatch")
+
+AuditRow = tuple[
+    str, str | None, str, str | None, str, str, float, bool, str | None, str | None, float
+]
+"""guild_id, guild_name, user_id, username, command, parameters JSON, duration, success,
+error_type, error_message, executed_at (epoch seconds)."""
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Everything one flush writes, in one transaction."""
+
+    records: int = 0
+    rejected_inputs: int = 0
+    """Parameter values that had to be stored as text (see :func:`serialize_parameters`)."""
+    servers: dict[str, tuple[str | None, float]] = field(default_factory=dict)
+    """guild_id -> (latest known name or None, last seen epoch seconds)."""
+    audit_rows: list[AuditRow] = field(default_factory=list)
+    days: dict[tuple[str, date], list[float]] = field(default_factory=dict)
+    """(guild, day) -> [songs, playtime, skips, pauses, commands, failed_commands]."""
+    commands: dict[tuple[str, date, str], list[float]] = field(default_factory=dict)
+    """(guild, day, command) -> [count, failures, duration_sum, duration_min, duration_max]."""
+    latency: dict[tuple[str, date, str], dict[int, int]] = field(default_factory=dict)
+    """(guild, day, command) -> its latency histogram, {bucket: count}; the same keys as
+    ``commands``."""
+    users: dict[tuple[str, date, str], int] = field(default_factory=dict)
+    """(guild, day, user) -> commands run (songs requested count too, as activity)."""
+    minutes: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    """(guild, minute as epoch seconds // 60) -> [commands, failed_commands]."""
+    outcomes: dict[tuple[str, bool], tuple[int, float, list[int]]] = field(default_factory=dict)
+    """(command, success) -> (count, duration sum, counts per metrics bucket), for the metrics
+    (:mod:`monitoring_cog.recording.metric_totals`); only filled when built with
+    ``outcomes=True``. Not stored by the backends."""
