@@ -813,3 +813,69 @@ async def test_failing_memory_sampler_makes_report_unhealthy(db: Database) -> No
     # The other checks still ran normally.
     assert report["cpu"]["status"] == "healthy"
     assert report["database"]["connected"] is True
+
+
+# --- sections added beside the built-in checks --------------------------------------------------
+
+
+class Section:
+    """A section whose content the test sets; counts how often it was asked."""
+
+    def __init__(self, status: str, **figures: Any) -> None:
+        self.content: dict[str, Any] = {"status": status, **figures}
+        self.calls = 0
+
+    def health_section(self) -> dict[str, Any]:
+        self.calls += 1
+        return self.content
+
+
+class BrokenSection:
+    def health_section(self) -> dict[str, Any]:
+        raise RuntimeError("gateway gone")
+
+
+async def test_an_added_section_is_in_every_report_and_its_status_counts(
+    system: MonitoringSystem,
+) -> None:
+    health = health_of(system)
+    section = Section("healthy", shards=2)
+    health.add_section("gateway", section)
+
+    report = await health.get_full_health_report()
+    assert report["gateway"] == {"status": "healthy", "shards": 2}
+    assert report["overall_status"] == "healthy"
+    assert set(report) == REPORT_KEYS | {"gateway"}
+
+    section.content["status"] = "critical"
+    assert (await health.get_full_health_report())["overall_status"] == "unhealthy"
+    section.content["status"] = "warning"
+    assert (await health.get_full_health_report())["overall_status"] == "degraded"
+    # Unknown (a bot not ready yet) does not make the bot unhealthy.
+    section.content["status"] = "unknown"
+    assert (await health.get_full_health_report())["overall_status"] == "healthy"
+    assert section.calls == 4
+
+    health.remove_section("gateway", Section("healthy"))  # Another object: not removed.
+    assert "gateway" in await health.get_full_health_report()
+    health.remove_section("gateway", section)
+    assert "gateway" not in await health.get_full_health_report()
+
+
+async def test_a_failing_section_is_an_error_in_its_place_and_counted(
+    system: MonitoringSystem,
+) -> None:
+    health = health_of(system)
+    health.add_section("gateway", BrokenSection())
+    health.add_section("event_loop", Section("healthy"))
+
+    report = await health.get_full_health_report()
+    assert report["gateway"] == {"status": "error", "error": "RuntimeError: gateway gone"}
+    assert report["event_loop"] == {"status": "healthy"}
+    assert report["overall_status"] == "unhealthy"
+    assert health.errors.by_operation == {"HealthCheck.section[gateway]": 1}
+
+
+def test_a_section_cannot_replace_a_quick_reference_key(system: MonitoringSystem) -> None:
+    with pytest.raises(ValueError, match="'memory' is a built-in key"):
+        health_of(system).add_section("memory", Section("healthy"))

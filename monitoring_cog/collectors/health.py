@@ -9,6 +9,10 @@ Overall status rule:
   memory or CPU or the error rate is past its critical threshold, records are being lost);
 - ``degraded`` if any component is ``warning`` or ``slow``;
 - ``healthy`` otherwise.
+
+A component that cannot judge yet (``unknown``: a gateway before the bot is ready, a library
+used without a bot) does not count. Sections beyond the five built-in checks (the bot's vitals)
+are added with :meth:`HealthCheck.add_section`.
 """
 
 from __future__ import annotations
@@ -25,12 +29,12 @@ from ..recording.normalize import clean_guild_id
 from .cpu import CpuWindow
 from .safe import safe_execute
 
-__all__ = ("HealthCheck", "ProcessSampler", "overall_status")
+__all__ = ("HealthCheck", "HealthSection", "ProcessSampler", "overall_status")
 
 _log = logging.getLogger(__name__)
 
 _MB = 1024 * 1024
-_SEVERITY = {"healthy": 0, "warning": 1, "slow": 1, "critical": 2, "error": 2}
+_SEVERITY = {"healthy": 0, "unknown": 0, "warning": 1, "slow": 1, "critical": 2, "error": 2}
 
 
 class ProcessSampler(Protocol):
@@ -45,6 +49,15 @@ class ProcessSampler(Protocol):
     def cpu_times(self) -> Any: ...
 
 
+class HealthSection(Protocol):
+    """A section of the health report that something outside the five checks observes."""
+
+    def health_section(self) -> dict[str, Any]:
+        """The section now: a dict with at least ``status``. Called at every check; must not
+        block (no I/O: what it shows was gathered as it happened)."""
+        ...
+
+
 def overall_status(statuses: list[str]) -> str:
     """Combine component statuses by the module's rule."""
     worst = max((_SEVERITY.get(s, 2) for s in statuses), default=0)
@@ -57,6 +70,23 @@ def _level(value: float, warning: float, critical: float) -> str:
     if value >= warning:
         return "warning"
     return "healthy"
+
+
+_BUILT_IN_KEYS = frozenset(
+    {
+        "timestamp",
+        "overall_status",
+        "memory",
+        "database",
+        "cpu",
+        "error_rate",
+        "recording",
+        "internal_errors",
+        "uptime_seconds",
+        "error",
+    }
+)
+"""Keys of the quick reference's report: a section may not take their place."""
 
 
 class HealthCheck:
@@ -82,6 +112,31 @@ class HealthCheck:
         self.history: deque[dict[str, Any]] = deque(maxlen=self.config.history_size)
         """The most recent full reports, oldest first."""
         self._dropped_seen = 0
+        self._sections: dict[str, HealthSection] = {}
+
+    def add_section(self, name: str, section: HealthSection) -> None:
+        """Add ``report[name]`` to every full report from now on, its status counted in the
+        overall status (``unknown`` does not count). Replaces a section of the same name."""
+        if name in _BUILT_IN_KEYS:
+            raise ValueError(f"{name!r} is a built-in key of the health report")
+        self._sections[name] = section
+
+    def remove_section(self, name: str, section: HealthSection | None = None) -> None:
+        """Stop adding ``report[name]`` (only if it is still ``section``, when given)."""
+        if section is None or self._sections.get(name) is section:
+            self._sections.pop(name, None)
+
+    def _added_sections(self) -> dict[str, dict[str, Any]]:
+        sections: dict[str, dict[str, Any]] = {}
+        for name, section in list(self._sections.items()):
+            try:
+                sections[name] = dict(section.health_section())
+            except Exception as exc:
+                # One failing section must not cost the report: it shows as an error.
+                self.errors.record(f"HealthCheck.section[{name}]", exc)
+                _log.exception("monitoring: health section %r failed", name)
+                sections[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+        return sections
 
     @safe_execute(default_factory=lambda: {"status": "error"})
     async def check_memory(self) -> dict[str, Any]:
@@ -207,12 +262,14 @@ class HealthCheck:
             cpu = await self.check_cpu()
             errors = await self.check_error_rate(guild_id)
             recording = self.check_recording()
+            sections = self._added_sections()
             statuses = [
                 memory["status"],
                 database["status"],
                 cpu["status"],
                 errors["status"],
                 recording["status"],
+                *(str(section.get("status", "unknown")) for section in sections.values()),
             ]
             report = {
                 "timestamp": datetime.fromtimestamp(self.db.clock.time(), UTC).isoformat(),
@@ -224,6 +281,7 @@ class HealthCheck:
                 "recording": recording,
                 "internal_errors": self.errors.snapshot(),
                 "uptime_seconds": round(max(0.0, self.db.clock.time() - self.started_at), 3),
+                **sections,
             }
         except Exception as exc:
             self.errors.record("HealthCheck.get_full_health_report", exc)
