@@ -46,7 +46,9 @@ STATUS_VALUES: dict[str, int] = {
 """Overall and component statuses as gauge values: 0 healthy, 1 degraded, 2 unhealthy."""
 
 HEALTH_COMPONENTS = ("memory", "cpu", "database", "error_rate", "recording")
-"""The ``component`` label values of ``monitoring_cog_health_component_status``."""
+"""The built-in ``component`` label values of ``monitoring_cog_health_component_status``; the
+sections added to the report (:meth:`~monitoring_cog.collectors.health.HealthCheck.add_section`:
+``gateway``, ``event_loop``, ...) follow them under their own names."""
 
 _LE = (*(repr(float(bound)) for bound in DURATION_BUCKETS), "+Inf")
 """The ``le`` labels, written as the Python client writes them ("0.005", "1.0", "+Inf")."""
@@ -178,10 +180,9 @@ def _health(report: dict[str, Any]) -> Iterator[Metric]:
         "2 critical or error.",
         labels=("component",),
     )
-    for component in HEALTH_COMPONENTS:
-        section = report.get(component)
-        if isinstance(section, dict) and "status" in section:
-            components.add_metric([component], STATUS_VALUES.get(str(section["status"]), 2))
+    for component in _components(report):
+        section = report[component]
+        components.add_metric([component], STATUS_VALUES.get(str(section["status"]), 2))
     yield components
     for name, documentation, section, key, scale in _HEALTH_GAUGES:
         value = _number(report, section, key)
@@ -228,6 +229,19 @@ _HEALTH_GAUGES: tuple[tuple[str, str, str, str, float], ...] = (
     ),
 )
 """(metric, help, report section, key, scale) for each plain gauge taken from a health report."""
+
+
+def _components(report: dict[str, Any]) -> list[str]:
+    """The report's judged components: the built-in ones, then every added section, except
+    those that cannot judge yet (``unknown``: a gateway before the bot is ready)."""
+    added = [key for key in report if key not in HEALTH_COMPONENTS and key != "internal_errors"]
+    return [
+        name
+        for name in (*HEALTH_COMPONENTS, *added)
+        if isinstance(report.get(name), dict)
+        and "status" in report[name]
+        and report[name]["status"] != "unknown"
+    ]
 
 
 def _number(report: dict[str, Any], section: str, key: str) -> float | None:

@@ -15,6 +15,7 @@ import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -274,6 +275,52 @@ async def test_health_gauges_come_from_the_latest_report(
     assert value(found, "monitoring_cog_health_last_check_timestamp_seconds") == (
         NOW.timestamp() + window
     )
+
+
+def components(found: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> set[str]:
+    return {
+        label
+        for name, labels in found
+        if name == "monitoring_cog_health_component_status"
+        for key, label in labels
+        if key == "component"
+    }
+
+
+class Section:
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+    def health_section(self) -> dict[str, Any]:
+        return {"status": self.status}
+
+
+async def test_added_report_sections_are_components_once_they_can_judge(
+    server: MetricsServer, metrics_system: MonitoringSystem
+) -> None:
+    health = metrics_system.health_check
+    gateway, stalls = Section("warning"), Section("unknown")
+    health.add_section("gateway", gateway)
+    health.add_section("event_loop", stalls)
+    await health.get_full_health_report()
+    found = samples(await scrape(server.url))
+    component = "monitoring_cog_health_component_status"
+    assert value(found, component, component="gateway") == 1
+    assert components(found) == {"memory", "cpu", "database", "error_rate", "recording", "gateway"}
+
+    stalls.status = "critical"
+    await health.get_full_health_report()
+    found = samples(await scrape(server.url))
+    assert value(found, component, component="event_loop") == 2
+    assert components(found) == {
+        "memory",
+        "cpu",
+        "database",
+        "error_rate",
+        "recording",
+        "gateway",
+        "event_loop",
+    }
 
 
 async def test_a_server_over_a_database_alone_has_no_health(
