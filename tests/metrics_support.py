@@ -7,6 +7,7 @@ Prometheus reads; samples are keyed by their exposition name (``_total``, ``_buc
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -68,3 +69,30 @@ def label_values(found: Samples) -> set[str]:
 def label_names(found: Samples) -> set[str]:
     """Every label name in the exposition."""
     return {k for _, labels in found for k, _ in labels}
+
+
+_PROMQL_WORDS = frozenset(
+    {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless"}
+    | {"bool", "offset", "inf", "nan"}
+)
+"""PromQL keywords: identifiers that are not metric names."""
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects.
+
+    Strings, label matchers, range and subquery brackets, grouping label lists and function
+    names are removed; what identifiers remain are metrics.
+    """
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    names = set()
+    for match in re.finditer(r"(?<![\w$.])[A-Za-z_:][A-Za-z0-9_:]*", text):
+        word = match.group()
+        if text[match.end() :].lstrip().startswith("("):
+            continue  # A function or an aggregation.
+        if word.lower() not in _PROMQL_WORDS:
+            names.add(word)
+    return names

@@ -12,45 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from fakes import FakeProcess
-from metrics_support import sample_names, scrape
-
-from monitoring_cog import Database, ManualClock, MonitoringConfig, create_monitoring_system
-from monitoring_cog.metrics import MetricsServer
+from metrics_support import metric_names
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "grafana.json"
 DATASOURCE_UID = "${datasource}"
-
-_PROMQL_WORDS = frozenset(
-    {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless"}
-    | {"bool", "offset", "inf", "nan"}
-)
-"""PromQL keywords: identifiers that are not metric names."""
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects.
-
-    Strings, label matchers, range and subquery brackets, grouping label lists and function
-    names are removed; what identifiers remain are metrics.
-    """
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    text = re.sub(r"\{[^}]*\}", " ", text)
-    text = re.sub(r"\[[^\]]*\]", " ", text)
-    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set()
-    for match in re.finditer(r"(?<![\w$.])[A-Za-z_:][A-Za-z0-9_:]*", text):
-        word = match.group()
-        if text[match.end() :].lstrip().startswith("("):
-            continue  # A function or an aggregation.
-        if word.lower() not in _PROMQL_WORDS:
-            names.add(word)
-    return names
 
 
 def load_dashboard() -> dict[str, Any]:
@@ -70,26 +39,6 @@ def query_panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def exprs(dashboard: dict[str, Any]) -> list[str]:
     return [target["expr"] for panel in query_panels(dashboard) for target in panel["targets"]]
-
-
-@pytest.fixture
-async def exported(
-    tmp_path: Path, clock: ManualClock, process: FakeProcess
-) -> AsyncIterator[set[str]]:
-    """The sample names a real endpoint serves once commands and a health check have run."""
-    db = Database(tmp_path / "bot.db", config=MonitoringConfig(), clock=clock)
-    system = create_monitoring_system(db, process=process, make_current=False)
-    try:
-        async with MetricsServer(system, port=0) as server:
-            for success in (True, False):
-                await system.cmd_logger.log_command(
-                    "1", "G", "2", "u", "play", duration=0.2, success=success
-                )
-            await db.flush()
-            await system.health_check.get_full_health_report()
-            yield sample_names(await scrape(server.url))
-    finally:
-        await db.close()
 
 
 # -- the extractor itself ---------------------------------------------------------------------
