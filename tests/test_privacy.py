@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from fakes import NOW
-from monitoring_cog.retention import prune_periodically
 
 from monitoring_cog import (
     CommandLogger,
@@ -34,6 +33,7 @@ from monitoring_cog.config import PrivacyConfig, RetentionConfig
 from monitoring_cog.recording.privacy import REDACTED, Privacy, is_pseudonym
 from monitoring_cog.recording.records import CommandRecord
 from monitoring_cog.recording.rollups import BatchBuilder
+from monitoring_cog.retention import prune_periodically
 
 SECRET_ENV = "MONITORING_HASH_SECRET"
 HASH_SECRET = "correct horse battery staple"

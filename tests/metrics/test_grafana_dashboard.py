@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from fakes import FakeProcess
 from metrics_support import sample_names, scrape
-from monitoring_cog.metrics import MetricsServer
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig, create_monitoring_system
+from monitoring_cog.metrics import MetricsServer
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "grafana.json"
 DATASOURCE_UID = "${datasource}"

@@ -21,7 +21,6 @@ import pytest
 from db_support import exclusive_lock
 from fakes import NOW, FakeProcess
 from metrics_support import fetch, healthz, label_names, label_values, samples, scrape, value
-from monitoring_cog.metrics import DURATION_BUCKETS, CommandTotals, MetricsServer
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
 from monitoring_cog import (
@@ -32,6 +31,7 @@ from monitoring_cog import (
     create_monitoring_system,
 )
 from monitoring_cog.config import RecordingConfig
+from monitoring_cog.metrics import DURATION_BUCKETS, CommandTotals, MetricsServer
 from monitoring_cog.recording.metric_totals import OTHER_COMMANDS
 from monitoring_cog.recording.rollups import BatchBuilder
 
