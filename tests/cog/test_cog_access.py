@@ -14,10 +14,11 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from harness import Harness, Monitored, make_config
-from interactions import ADMINISTRATOR, MANAGE_GUILD, NO_PERMISSIONS, Responses, run_command
-from interactions import subcommand as sub
+from interactions import ADMINISTRATOR, MANAGE_GUILD, Responses, run_command
 
 from monitoring_cog import MonitoringConfig
+from monitoring_cog.cli.payloads import NO_PERMISSIONS
+from monitoring_cog.cli.payloads import subcommand as sub
 
 ALPHA_USERS = ("1001", "1002")
 BETA_USER = "2001"

@@ -20,16 +20,10 @@ import discord.ext.test as dpytest
 import pytest
 from db_support import exclusive_lock
 from harness import UNLOAD_BOUND, Harness, fresh_rows
-from interactions import (
-    DEFERRED_CHANNEL_MESSAGE,
-    EPHEMERAL,
-    MANAGE_GUILD,
-    Responses,
-    run_command,
-    subcommand,
-)
+from interactions import MANAGE_GUILD, Responses, run_command
 
 from monitoring_cog import Database, MonitoringConfig
+from monitoring_cog.cli.payloads import DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, subcommand
 from monitoring_cog.cog import MonitoringCog
 
 GARBAGE = b"this is not a SQLite database\n" * 200

@@ -17,9 +17,9 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 from harness import DURATIONS, Harness, Monitored
-from interactions import option, run_command
+from interactions import run_command
 
-INTEGER, STRING = 4, 3
+from monitoring_cog.cli.payloads import option
 
 
 class Calls(list[str]):
@@ -72,9 +72,9 @@ async def run_everything(bot: commands.Bot) -> None:
     await dpytest.message("!echo hi")
     with pytest.raises(commands.CommandInvokeError):
         await dpytest.message("!boom")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
     await run_command(bot, "crash")
-    await run_command(bot, "greet", options=[option("name", "Bob", STRING)])
+    await run_command(bot, "greet", options=[option("name", "Bob")])
     await dpytest.empty_queue()
 
 
@@ -146,7 +146,7 @@ async def test_an_error_handler_cog_loaded_after_ours_keeps_slash_failures_recor
 
     await run_command(bot, "crash")
     await run_command(bot, "health")  # Refused: the member lacks Manage Server.
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     rows = await Monitored(bot, cog, harness).rows()
     assert [(r["command"], r["success"], r["error_type"]) for r in rows] == [
@@ -173,7 +173,7 @@ async def test_our_cog_loaded_after_the_error_handler_cog_records_the_same(
     harness.configure(bot)
 
     await run_command(bot, "crash")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     rows = await Monitored(bot, cog, harness).rows()
     assert [(r["command"], r["success"]) for r in rows] == [("crash", False), ("add", True)]
@@ -234,7 +234,7 @@ async def test_an_interaction_check_set_after_load_that_refuses_is_recorded_once
 
     bot.tree.interaction_check = refuse  # type: ignore[method-assign]
 
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     assert bot.ran == []  # type: ignore[attr-defined]
     (row,) = await Monitored(bot, cog, harness).rows()
