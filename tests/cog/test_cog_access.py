@@ -31,9 +31,7 @@ async def two_guilds(
     """The cog in a bot that is in two guilds, Alpha and Beta, each with its own members."""
     bot = await harness.new_bot()
     cog = await harness.load(bot, cog_config)
-    dpytest.configure(bot, guilds=["Alpha", "Beta"], members=2)
-    bot._connection._command_tree = bot.tree
-    bot._ready.set()
+    harness.configure(bot, guilds=["Alpha", "Beta"])
     return Monitored(bot, cog, harness)
 
 

@@ -40,9 +40,7 @@ async def lounge(
     db = Database(backend.target, config=config, clock=clock)
     harness.databases.append(db)
     cog = await harness.load(bot, db=db)
-    dpytest.configure(bot, guilds=[GUILD_NAME], members=[USER_NAME])
-    bot._connection._command_tree = bot.tree
-    bot._ready.set()
+    harness.configure(bot, guilds=[GUILD_NAME], members=[USER_NAME])
     yield bot, cog
 
 
