@@ -20,6 +20,7 @@ from backends import (
     Backend,
     PostgresBackend,
     PostgresServer,
+    Reopen,
     SQLiteBackend,
     server_url,
 )
@@ -135,3 +136,21 @@ def process() -> FakeProcess:
 @pytest.fixture
 def system(db: Database, process: FakeProcess) -> MonitoringSystem:
     return create_monitoring_system(db, process=process)
+
+
+@pytest.fixture
+async def reopen(
+    db_target: Path | str, config: MonitoringConfig, clock: ManualClock, process: FakeProcess
+) -> AsyncIterator[Reopen]:
+    """Close a system's database and open a new Database and system on the same database."""
+    opened: list[Database] = []
+
+    async def _reopen(system: MonitoringSystem) -> MonitoringSystem:
+        await system.db.close()
+        database = Database(db_target, config=config, clock=clock)
+        opened.append(database)
+        return create_monitoring_system(database, process=process)
+
+    yield _reopen
+    for database in opened:
+        await database.close()
