@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from monitoring_cog import MonitoringSystem
+from monitoring_cog import MonitoringConfig, MonitoringSystem
 from monitoring_cog.analysis.packed_histogram import PackedBuckets
 from monitoring_cog.config import DatabaseConfig
 
@@ -36,6 +36,7 @@ __all__ = (
     "POSTGRES_URL_ENV",
     "Backend",
     "Blocker",
+    "OpenSystem",
     "PostgresBackend",
     "PostgresServer",
     "Reopen",
@@ -62,6 +63,8 @@ _LOCK_WAIT = "10s"
 
 _T = TypeVar("_T")
 
+OpenSystem = Callable[[Path | str, MonitoringConfig], MonitoringSystem]
+"""The ``open_system`` fixture: a system on a new Database at a location, with a config."""
 Reopen = Callable[[MonitoringSystem], Awaitable[MonitoringSystem]]
 """The ``reopen`` fixture: close a system's database, open a new system on the same database."""
 

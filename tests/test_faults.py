@@ -25,13 +25,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
 import pytest
+from backends import OpenSystem
 from db_support import exclusive_lock
 
 from monitoring_cog import (
@@ -40,7 +41,6 @@ from monitoring_cog import (
     ManualClock,
     MonitoringConfig,
     MonitoringSystem,
-    create_monitoring_system,
 )
 from monitoring_cog.config import DatabaseConfig, RecordingConfig
 from monitoring_cog.recording.records import CommandRecord
@@ -74,9 +74,8 @@ class MakeSystem(Protocol):
 
 
 @pytest.fixture
-async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncIterator[MakeSystem]:
+def make_system(db_path: Path, open_system: OpenSystem) -> MakeSystem:
     """A monitoring system on ``db_path`` (unless told) with the given recording settings."""
-    made: list[Database] = []
 
     def make(
         path: Path | None = None, *, busy_timeout_ms: int = 5000, **recording: Any
@@ -86,13 +85,9 @@ async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncI
             database=DatabaseConfig(path=str(location), busy_timeout_ms=busy_timeout_ms),
             recording=RecordingConfig(**recording),
         )
-        db = Database(location, config=config, clock=clock)
-        made.append(db)
-        return create_monitoring_system(db, process=process, make_current=False)
+        return open_system(location, config)
 
-    yield make
-    for db in made:
-        await db.close()
+    return make
 
 
 def log(system: MonitoringSystem, i: int, *, payload: str = "") -> bool:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import pytest
-from backends import Backend
+from backends import Backend, OpenSystem
 
-from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
-from monitoring_cog import create_monitoring_system as create_system
+from monitoring_cog import ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog.config import RecordingConfig
 from monitoring_cog.recording.records import CommandRecord
 
@@ -97,24 +96,17 @@ class MakeSystem(Protocol):
 
 
 @pytest.fixture
-async def make_system(
-    backend: Backend, clock: ManualClock, process: Any
-) -> AsyncIterator[MakeSystem]:
+def make_system(backend: Backend, open_system: OpenSystem) -> MakeSystem:
     """Build a monitoring system on the backend's database with the given recording settings."""
-    made: list[Database] = []
 
     def make(*, busy_timeout_ms: int = 5000, **recording: Any) -> MonitoringSystem:
         config = MonitoringConfig(
             database=backend.database_config(busy_timeout_ms=busy_timeout_ms),
             recording=RecordingConfig(**recording),
         )
-        db = Database(backend.target, config=config, clock=clock)
-        made.append(db)
-        return create_system(db, process=process, make_current=False)
+        return open_system(backend.target, config)
 
-    yield make
-    for db in made:
-        await db.close()
+    return make
 
 
 # --- queueing and the writer task --------------------------------------------------------------
