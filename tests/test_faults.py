@@ -34,6 +34,7 @@ import psutil
 import pytest
 from backends import OpenSystem
 from db_support import exclusive_lock
+from polling import DEADLINE, wait_until
 
 from monitoring_cog import (
     Database,
@@ -46,8 +47,6 @@ from monitoring_cog.config import DatabaseConfig, RecordingConfig
 from monitoring_cog.recording.records import CommandRecord
 
 GUILD = "111"
-DEADLINE = 30.0
-"""Seconds a poll waits before the test fails: a hang guard, never a timing assertion."""
 LONG_INTERVAL = 3600.0
 """A flush interval no test outlives: only a full batch, a reader, flush() or close() writes."""
 GARBAGE = b"this is not a SQLite database\n" * 200
@@ -136,17 +135,6 @@ def is_garbage(path: Path) -> bool:
 def remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-async def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail past ``deadline``)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not condition():
-        if loop.time() - start > deadline:
-            pytest.fail(f"still waiting after {deadline}s for {what}")
-        await asyncio.sleep(0.005)
-    return loop.time() - start
 
 
 @contextmanager

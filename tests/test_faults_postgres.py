@@ -34,14 +34,13 @@ from typing import Any
 import asyncpg
 import pytest
 from fakes import FakeProcess
+from polling import wait_until
 
 from monitoring_cog import Database, MonitoringConfig, MonitoringSystem, create_monitoring_system
 from monitoring_cog.config import DatabaseConfig, RecordingConfig
 from monitoring_cog.recording.pipeline import Recorder
 
 GUILD = "111"
-DEADLINE = 30.0
-"""Seconds a poll waits before the test fails: a hang guard, never a timing assertion."""
 RECORDING = RecordingConfig(flush_interval=0.05, retry_backoff_max=0.2, max_queue=50_000)
 """Flushes every 50 ms; retries at most 0.2 s apart (the default is 30 s); room for a minute of
 the stream, so an outage of a few seconds loses nothing."""
@@ -240,17 +239,6 @@ class Stream:
         self._stop.set()
         assert self._task is not None
         await self._task
-
-
-async def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail past ``deadline``)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not condition():
-        if loop.time() - start > deadline:
-            pytest.fail(f"still waiting after {deadline}s for {what}")
-        await asyncio.sleep(0.005)
-    return loop.time() - start
 
 
 async def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:

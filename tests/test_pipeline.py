@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import pytest
 from backends import Backend, OpenSystem
+from polling import wait_until
 
 from monitoring_cog import ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog.config import RecordingConfig
@@ -28,8 +29,6 @@ from monitoring_cog.recording.records import CommandRecord
 GUILD = "111"
 LONG_INTERVAL = 3600.0
 """A flush interval no test outlives: with it, only a full batch, a reader or close writes."""
-DEADLINE = 10.0
-"""Seconds a poll waits for the writer before the test fails."""
 
 RECORDED = {
     "audit_logs": "SELECT COUNT(*) FROM audit_logs",
@@ -79,16 +78,6 @@ def record(i: int, clock: ManualClock) -> CommandRecord:
         error_message="boom" if failed else None,
         executed_at=clock.time() - i,
     )
-
-
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` (yielding to the writer task) until it holds or the deadline passes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE
-    while not condition():
-        if loop.time() > deadline:
-            pytest.fail(f"still waiting after {DEADLINE}s for {what}")
-        await asyncio.sleep(0.005)
 
 
 class MakeSystem(Protocol):
