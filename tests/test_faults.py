@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import psutil
 import pytest
 from backends import OpenSystem
-from db_support import exclusive_lock
+from db_support import exclusive_lock, stored_indexes
 from polling import DEADLINE, wait_until
 
 from monitoring_cog import (
@@ -97,15 +97,6 @@ def log(system: MonitoringSystem, i: int, *, payload: str = "") -> bool:
     return system.cmd_logger.log_command_nowait(
         GUILD, "Guild", f"user{i % 50}", None, f"cmd{i % 5}", parameters, duration=(i % 10) / 10
     )
-
-
-def stored_indexes(path: Path) -> list[int]:
-    """The ``i`` of every audit row, in insertion order, read by a plain sqlite3 connection."""
-    with closing(sqlite3.connect(path)) as conn:
-        rows = conn.execute(
-            "SELECT json_extract(parameters, '$.i') FROM audit_logs ORDER BY id"
-        ).fetchall()
-    return [row[0] for row in rows]
 
 
 def rollup_commands(path: Path) -> int:
