@@ -31,6 +31,16 @@ import discord
 from discord.ext import commands
 from discord.webhook.async_ import AsyncWebhookAdapter
 
+from monitoring_cog.cli.payloads import (
+    Identity,
+    command_data,
+    interaction_payload,
+    member_payload,
+    message_payload,
+    snowflake,
+    user_payload,
+)
+
 __all__ = (
     "COMMANDS",
     "CONFIGS",
@@ -54,7 +64,6 @@ __all__ = (
     "patch_webhooks",
     "quiesce",
     "recorded",
-    "snowflake",
     "thread_cpu",
     "wait_for_writer",
     "workdir",
@@ -70,41 +79,7 @@ DATA_DIR = HERE / ".data"
 CONFIGS = ("bare", "ours", "prometheus", "argus")
 """The bot configurations compared: no monitoring, this project, and the two peers."""
 
-_SEQUENCE = 0
-
-
-def snowflake() -> int:
-    """A Discord id for the current time, unique within this process."""
-    global _SEQUENCE
-    _SEQUENCE = (_SEQUENCE + 1) & 0xFFF
-    return discord.utils.time_snowflake(datetime.now(UTC)) | _SEQUENCE
-
-
 # -- the guild, channel and members a bot sees -----------------------------------------------
-
-
-def _user(user_id: int, name: str) -> dict[str, Any]:
-    return {
-        "id": str(user_id),
-        "username": name,
-        "discriminator": "0",
-        "global_name": None,
-        "avatar": None,
-    }
-
-
-def _member(user_id: int, name: str, permissions: str | None = None) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "user": _user(user_id, name),
-        "roles": [],
-        "joined_at": "2024-01-01T00:00:00+00:00",
-        "deaf": False,
-        "mute": False,
-        "flags": 0,
-    }
-    if permissions is not None:
-        payload["permissions"] = permissions
-    return payload
 
 
 @dataclass
@@ -113,61 +88,23 @@ class Fixture:
 
     guild: discord.Guild
     channel: discord.TextChannel
-    member_ids: list[int]
+    members: list[Identity]
     application_id: int
-    interaction_payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def message(self, bot: commands.Bot, content: str, member: int = 0) -> discord.Message:
         """A real Message in the fixture's channel, as MESSAGE_CREATE would build it."""
-        user_id = self.member_ids[member]
-        payload = {
-            "id": str(snowflake()),
-            "channel_id": str(self.channel.id),
-            "guild_id": str(self.guild.id),
-            "author": _user(user_id, f"member{member}"),
-            "member": {k: v for k, v in _member(user_id, f"member{member}").items() if k != "user"},
-            "content": content,
-            "timestamp": datetime.now(UTC).isoformat(),
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": False,
-            "type": 0,
-            "flags": 0,
-        }
+        author = self.members[member]
+        payload = message_payload(self.channel.id, author, content, guild_id=self.guild.id)
         return discord.Message(state=bot._connection, channel=self.channel, data=payload)  # type: ignore[arg-type]
 
     def interaction_payload(self, name: str, member: int = 0) -> dict[str, Any]:
         """An INTERACTION_CREATE payload for the slash command ``name`` (fresh ids)."""
-        user_id = self.member_ids[member]
-        return {
-            "id": str(snowflake()),
-            "application_id": str(self.application_id),
-            "type": 2,
-            "token": "interaction-token",
-            "version": 1,
-            "data": {"id": str(snowflake()), "name": name, "type": 1},
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "attachment_size_limit": 8 * 1024 * 1024,
-            "app_permissions": str(discord.Permissions.all().value),
-            "guild_id": str(self.guild.id),
-            "channel_id": str(self.channel.id),
-            # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
-            # name and position.
-            "channel": {
-                "id": str(self.channel.id),
-                "type": 0,
-                "guild_id": str(self.guild.id),
-                "name": self.channel.name,
-                "position": self.channel.position,
-            },
-            "member": _member(user_id, f"member{member}", permissions="0"),
-        }
+        return interaction_payload(
+            command_data(name),
+            self.members[member],
+            self.channel,
+            application_id=self.application_id,
+        )
 
 
 def add_fixture(bot: commands.Bot, members: int = 3) -> Fixture:
@@ -175,16 +112,16 @@ def add_fixture(bot: commands.Bot, members: int = 3) -> Fixture:
     state = bot._connection
     if state.user is None:  # What READY would have set: the bot's own user.
         state.user = discord.ClientUser(
-            state=state, data={**_user(snowflake(), "bench"), "bot": True}
+            state=state, data={**user_payload(Identity(snowflake(), "bench")), "bot": True}
         )
     guild_id = snowflake()
     channel_id = snowflake()
-    member_ids = [snowflake() for _ in range(members)]
+    people = [Identity(snowflake(), f"member{n}") for n in range(members)]
     guild = state._add_guild_from_data(
         {  # type: ignore[arg-type]
             "id": str(guild_id),
             "name": "Benchmark Guild",
-            "owner_id": str(member_ids[0]),
+            "owner_id": str(people[0].id),
             "roles": [
                 {
                     "id": str(guild_id),
@@ -199,7 +136,7 @@ def add_fixture(bot: commands.Bot, members: int = 3) -> Fixture:
                 }
             ],
             "channels": [{"id": str(channel_id), "type": 0, "name": "general", "position": 0}],
-            "members": [_member(m, f"member{i}") for i, m in enumerate(member_ids)],
+            "members": [member_payload(person) for person in people],
             "member_count": members,
             "features": [],
             "emojis": [],
@@ -208,7 +145,7 @@ def add_fixture(bot: commands.Bot, members: int = 3) -> Fixture:
     )
     channel = guild.get_channel(channel_id)
     assert isinstance(channel, discord.TextChannel)
-    return Fixture(guild, channel, member_ids, application_id=snowflake())
+    return Fixture(guild, channel, people, application_id=snowflake())
 
 
 def patch_webhooks() -> None:

@@ -18,6 +18,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,10 @@ def dataset(rows: int, *, log: bool = True) -> Dataset:
     started = time.perf_counter()
     if log:
         print(f"generating {rows:,} audit rows into {path.name} (cached for later runs)...")
-    asyncio.run(_create_schema(path))
+    # Called from the benchmarks' own event loops, where asyncio.run cannot: a loop of its own
+    # in a thread of its own.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, _create_schema(path)).result()
     _load(path, rows)
     meta.write_text(json.dumps(expected))
     if log:

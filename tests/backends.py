@@ -19,7 +19,7 @@ import secrets
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from monitoring_cog import MonitoringConfig, MonitoringSystem
 from monitoring_cog.analysis.packed_histogram import PackedBuckets
 from monitoring_cog.config import DatabaseConfig
 
@@ -35,8 +36,10 @@ __all__ = (
     "POSTGRES_URL_ENV",
     "Backend",
     "Blocker",
+    "OpenSystem",
     "PostgresBackend",
     "PostgresServer",
+    "Reopen",
     "SQLiteBackend",
 )
 
@@ -59,6 +62,11 @@ _LOCK_WAIT = "10s"
 """How long the tests' own PostgreSQL connections wait for a lock: a bug fails, never hangs."""
 
 _T = TypeVar("_T")
+
+OpenSystem = Callable[[Path | str, MonitoringConfig], MonitoringSystem]
+"""The ``open_system`` fixture: a system on a new Database at a location, with a config."""
+Reopen = Callable[[MonitoringSystem], Awaitable[MonitoringSystem]]
+"""The ``reopen`` fixture: close a system's database, open a new system on the same database."""
 
 
 class Blocker(ABC):

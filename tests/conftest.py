@@ -18,8 +18,10 @@ from backends import (
     BACKENDS,
     POSTGRES_URL_ENV,
     Backend,
+    OpenSystem,
     PostgresBackend,
     PostgresServer,
+    Reopen,
     SQLiteBackend,
     server_url,
 )
@@ -135,3 +137,30 @@ def process() -> FakeProcess:
 @pytest.fixture
 def system(db: Database, process: FakeProcess) -> MonitoringSystem:
     return create_monitoring_system(db, process=process)
+
+
+@pytest.fixture
+async def open_system(clock: ManualClock, process: FakeProcess) -> AsyncIterator[OpenSystem]:
+    """Open a Database at a location with a config and build a system on it (not made current);
+    every database it opened is closed after the test."""
+    opened: list[Database] = []
+
+    def _open(location: Path | str, config: MonitoringConfig) -> MonitoringSystem:
+        database = Database(location, config=config, clock=clock)
+        opened.append(database)
+        return create_monitoring_system(database, process=process, make_current=False)
+
+    yield _open
+    for database in opened:
+        await database.close()
+
+
+@pytest.fixture
+def reopen(db_target: Path | str, config: MonitoringConfig, open_system: OpenSystem) -> Reopen:
+    """Close a system's database and open a new Database and system on the same database."""
+
+    async def _reopen(system: MonitoringSystem) -> MonitoringSystem:
+        await system.db.close()
+        return open_system(db_target, config)
+
+    return _reopen

@@ -1,10 +1,10 @@
-"""Helpers shared by tests that need a real SQLite database to misbehave."""
+"""Helpers shared by tests that make a real SQLite database misbehave, then read what it stored."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 
@@ -17,3 +17,12 @@ def exclusive_lock(path: Path) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()  # Discards the open transaction, releasing the lock.
+
+
+def stored_indexes(path: Path) -> list[int]:
+    """The ``i`` of every audit row, in insertion order, read by a plain sqlite3 connection."""
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT json_extract(parameters, '$.i') FROM audit_logs ORDER BY id"
+        ).fetchall()
+    return [row[0] for row in rows]

@@ -77,7 +77,9 @@ async def with_bot(count: int, *, async_with: bool) -> None:
     import discord.ext.test as dpytest
     from discord.ext import commands
 
-    user = {"id": "1000", "username": "monitor", "discriminator": "0", "avatar": None}
+    from monitoring_cog.cli.payloads import Identity, user_payload
+
+    user = user_payload(Identity(1000, "monitor"))
     application = {
         "id": "1000",
         "name": "monitor",

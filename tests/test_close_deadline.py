@@ -14,12 +14,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from backends import Backend
+from polling import wait_until
 
 from monitoring_cog import CommandLogger, Database, ManualClock, MonitoringConfig
 from monitoring_cog.config import DatabaseConfig, RecordingConfig
@@ -54,15 +54,6 @@ def spill_files(tmp_path: Path) -> list[Path]:
 def stored(backend: Backend) -> list[int]:
     rows = backend.rows(f"SELECT {backend.json_field('parameters', 'i')} FROM audit_logs")
     return sorted(row[0] for row in rows)
-
-
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds (fail after 10 s: a hang guard, not a timing)."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > 10.0:
-            pytest.fail(f"still waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def timed_close(db: Database) -> float:

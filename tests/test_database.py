@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from backends import Backend, SQLiteBackend
+from backends import Backend, OpenSystem, SQLiteBackend
 
 from monitoring_cog import (
     Database,
@@ -42,12 +42,9 @@ class MakeSystem(Protocol):
 
 
 @pytest.fixture
-async def make_system(
-    backend: Backend, clock: ManualClock, process: Any
-) -> AsyncIterator[MakeSystem]:
+def make_system(backend: Backend, open_system: OpenSystem) -> MakeSystem:
     """Build a monitoring system (the backend's database unless told) whose writer only writes
     when asked."""
-    made: list[Database] = []
 
     def make(path: Path | str | None = None, **database: Any) -> MonitoringSystem:
         location = backend.target if path is None else path
@@ -59,13 +56,9 @@ async def make_system(
             ),
             recording=RecordingConfig(flush_interval=3600.0),
         )
-        db = Database(location, config=config, clock=clock)
-        made.append(db)
-        return create_monitoring_system(db, process=process, make_current=False)
+        return open_system(location, config)
 
-    yield make
-    for db in made:
-        await db.close()
+    return make
 
 
 def audit_count(backend: Backend) -> int:

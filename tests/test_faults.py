@@ -25,14 +25,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
 import pytest
-from db_support import exclusive_lock
+from backends import OpenSystem
+from db_support import exclusive_lock, stored_indexes
+from polling import DEADLINE, wait_until
 
 from monitoring_cog import (
     Database,
@@ -40,14 +42,11 @@ from monitoring_cog import (
     ManualClock,
     MonitoringConfig,
     MonitoringSystem,
-    create_monitoring_system,
 )
 from monitoring_cog.config import DatabaseConfig, RecordingConfig
 from monitoring_cog.recording.records import CommandRecord
 
 GUILD = "111"
-DEADLINE = 30.0
-"""Seconds a poll waits before the test fails: a hang guard, never a timing assertion."""
 LONG_INTERVAL = 3600.0
 """A flush interval no test outlives: only a full batch, a reader, flush() or close() writes."""
 GARBAGE = b"this is not a SQLite database\n" * 200
@@ -74,9 +73,8 @@ class MakeSystem(Protocol):
 
 
 @pytest.fixture
-async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncIterator[MakeSystem]:
+def make_system(db_path: Path, open_system: OpenSystem) -> MakeSystem:
     """A monitoring system on ``db_path`` (unless told) with the given recording settings."""
-    made: list[Database] = []
 
     def make(
         path: Path | None = None, *, busy_timeout_ms: int = 5000, **recording: Any
@@ -86,13 +84,9 @@ async def make_system(db_path: Path, clock: ManualClock, process: Any) -> AsyncI
             database=DatabaseConfig(path=str(location), busy_timeout_ms=busy_timeout_ms),
             recording=RecordingConfig(**recording),
         )
-        db = Database(location, config=config, clock=clock)
-        made.append(db)
-        return create_monitoring_system(db, process=process, make_current=False)
+        return open_system(location, config)
 
-    yield make
-    for db in made:
-        await db.close()
+    return make
 
 
 def log(system: MonitoringSystem, i: int, *, payload: str = "") -> bool:
@@ -103,15 +97,6 @@ def log(system: MonitoringSystem, i: int, *, payload: str = "") -> bool:
     return system.cmd_logger.log_command_nowait(
         GUILD, "Guild", f"user{i % 50}", None, f"cmd{i % 5}", parameters, duration=(i % 10) / 10
     )
-
-
-def stored_indexes(path: Path) -> list[int]:
-    """The ``i`` of every audit row, in insertion order, read by a plain sqlite3 connection."""
-    with closing(sqlite3.connect(path)) as conn:
-        rows = conn.execute(
-            "SELECT json_extract(parameters, '$.i') FROM audit_logs ORDER BY id"
-        ).fetchall()
-    return [row[0] for row in rows]
 
 
 def rollup_commands(path: Path) -> int:
@@ -141,17 +126,6 @@ def is_garbage(path: Path) -> bool:
 def remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-async def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail past ``deadline``)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not condition():
-        if loop.time() - start > deadline:
-            pytest.fail(f"still waiting after {deadline}s for {what}")
-        await asyncio.sleep(0.005)
-    return loop.time() - start
 
 
 @contextmanager

@@ -2,11 +2,12 @@
 
 A bot logs commands without pause (``CommandLogger.log_command``, ``flush_interval = 0.05``) while
 the server is restarted for real, stopped for a while, not yet up when the bot starts, or cuts the
-pool's connections (``pg_terminate_backend``). Each test then does the accounting, as
-``test_faults.py`` does for SQLite: no exception reached the bot (nor the event loop), every record
-handed over is stored exactly once (read back by number, in order, and counted by the rollups) or
-counted as lost, and the recorder recovered by itself; ``HealthCheck`` reports the database
-unhealthy while the server is down and healthy once it is back. ``docs/reliability.md`` tabulates
+pool's connections (``pg_terminate_backend``). Each test states its fault; the accounting after
+it is the same for all (``FaultRun.finish``), as ``test_faults.py`` does it for SQLite: no
+exception reached the bot (nor the event loop), every record handed over is stored exactly once
+(read back by number, in order, and counted by the rollups) or counted as lost, and the recorder
+recovered by itself; ``HealthCheck`` reports the database unhealthy while the server is down and
+healthy once it is back. ``docs/reliability.md`` tabulates
 the figures.
 
 The restarts happen on a private PostgreSQL server of this module's own (a cluster made with
@@ -33,13 +34,13 @@ from typing import Any
 import asyncpg
 import pytest
 from fakes import FakeProcess
+from polling import wait_until
 
 from monitoring_cog import Database, MonitoringConfig, MonitoringSystem, create_monitoring_system
 from monitoring_cog.config import DatabaseConfig, RecordingConfig
+from monitoring_cog.recording.pipeline import Recorder
 
 GUILD = "111"
-DEADLINE = 30.0
-"""Seconds a poll waits before the test fails: a hang guard, never a timing assertion."""
 RECORDING = RecordingConfig(flush_interval=0.05, retry_backoff_max=0.2, max_queue=50_000)
 """Flushes every 50 ms; retries at most 0.2 s apart (the default is 30 s); room for a minute of
 the stream, so an outage of a few seconds loses nothing."""
@@ -240,17 +241,6 @@ class Stream:
         await self._task
 
 
-async def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail past ``deadline``)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not condition():
-        if loop.time() - start > deadline:
-            pytest.fail(f"still waiting after {deadline}s for {what}")
-        await asyncio.sleep(0.005)
-    return loop.time() - start
-
-
 async def fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
     conn = await asyncpg.connect(url, timeout=10)
     try:
@@ -270,16 +260,79 @@ async def rollup_commands(url: str) -> int:
     return int((await fetch(url, "SELECT COALESCE(SUM(commands), 0) FROM bot_stats"))[0][0])
 
 
+@dataclass
+class Outcome:
+    """What a stream through a fault came to, every record accounted for."""
+
+    recovery: float
+    """Seconds from the end of the fault until every record accepted before it was stored."""
+    backlog: int
+    """The records accepted before the end of the fault."""
+    write_errors: int
+    """Writes the recorder saw fail, counted once the backlog was stored."""
+    health: dict[str, Any]
+    """The full health report, taken once the stream had gone on for a while after recovery."""
+    submitted: int
+    """Records handed over in all, each stored exactly once."""
+
+
+@dataclass
+class FaultRun:
+    """A bot streaming commands into one database while the test breaks the server."""
+
+    url: str
+    stream: Stream
+    loop_errors: list[dict[str, Any]]
+
+    @property
+    def system(self) -> MonitoringSystem:
+        return self.stream.system
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.stream.system.db.recorder
+
+    async def start(self, written: int = 200) -> None:
+        """Start the stream; return once ``written`` records are in the database."""
+        self.stream.start()
+        await wait_until(lambda: self.recorder.written >= written, f"{written} records written")
+
+    async def finish(self) -> Outcome:
+        """Once the fault is over: check the writer recovers by itself, the database is healthy
+        again, and every record is stored exactly once (or the test fails); what it took."""
+        stream, recorder = self.stream, self.recorder
+        backlog = stream.accepted
+        recovery = await wait_until(lambda: recorder.written >= backlog, "writes to resume")
+        write_errors = recorder.write_errors
+        await asyncio.sleep(0.2)  # The stream goes on a little after the recovery.
+        health = await self.system.health_check.get_full_health_report()
+        await stream.stop()
+        await wait_until(lambda: recorder.written == stream.accepted, "the writer to catch up")
+        submitted = stream.accepted
+        assert stream.raised == []  # The bot never saw an exception.
+        assert self.loop_errors == []  # Nor did the event loop.
+        assert stream.refused == 0
+        assert (recorder.dropped, recorder.pending) == (0, 0)
+        assert await stored_indexes(self.url) == list(range(submitted))  # Each once, in order.
+        assert await rollup_commands(self.url) == submitted
+        await self.system.db.close()
+        assert recorder.lost_on_close == 0
+        assert health["database"]["status"] == "healthy"
+        assert recovery < 5.0  # Retries are 0.2 s apart at most: a hang guard, not a benchmark.
+        return Outcome(recovery, backlog, write_errors, health, submitted)
+
+
 @pytest.fixture
-async def make_system() -> AsyncIterator[Callable[[str], MonitoringSystem]]:
-    """A monitoring system recording into the database at a URL, closed after the test."""
+async def streaming(loop_errors: list[dict[str, Any]]) -> AsyncIterator[Callable[[str], FaultRun]]:
+    """A bot's monitoring system recording into the database at a URL, closed after the test."""
     made: list[Database] = []
 
-    def make(url: str) -> MonitoringSystem:
+    def make(url: str) -> FaultRun:
         config = MonitoringConfig(database=DatabaseConfig(url=url), recording=RECORDING)
         db = Database(url, config=config)
         made.append(db)
-        return create_monitoring_system(db, process=FakeProcess(), make_current=False)
+        system = create_monitoring_system(db, process=FakeProcess(), make_current=False)
+        return FaultRun(url, Stream(system), loop_errors)
 
     yield make
     for db in made:
@@ -297,89 +350,43 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     loop.set_exception_handler(previous)
 
 
-async def finish_and_account(stream: Stream, url: str, loop_errors: list[dict[str, Any]]) -> int:
-    """Stop the stream, let the writer catch up, and check every record is stored exactly once."""
-    await stream.stop()
-    db = stream.system.db
-    await wait_until(lambda: db.recorder.written == stream.accepted, "the writer to catch up")
-    submitted = stream.accepted
-    assert stream.raised == []  # The bot never saw an exception.
-    assert loop_errors == []  # Nor did the event loop.
-    assert stream.refused == 0
-    assert (db.recorder.dropped, db.recorder.pending) == (0, 0)
-    assert await stored_indexes(url) == list(range(submitted))  # Each once, in order: 0 lost.
-    assert await rollup_commands(url) == submitted
-    await db.close()
-    assert db.recorder.lost_on_close == 0
-    return submitted
-
-
-async def stream_until_written(stream: Stream, records: int) -> None:
-    stream.start()
-    db = stream.system.db
-    await wait_until(lambda: db.recorder.written >= records, f"{records} records to be written")
-
-
-async def recover(stream: Stream) -> tuple[float, int]:
-    """Seconds until every record accepted before now is stored, and how many those were."""
-    backlog = stream.accepted
-    recorder = stream.system.db.recorder
-    seconds = await wait_until(lambda: recorder.written >= backlog, "writes to resume")
-    return seconds, backlog
-
-
 # --- the server restarted ------------------------------------------------------------------------
 
 
 async def test_server_restarted_mid_stream_loses_nothing_and_recovers_by_itself(
-    private_server: PrivateServer,
-    make_system: Callable[[str], MonitoringSystem],
-    loop_errors: list[dict[str, Any]],
+    private_server: PrivateServer, streaming: Callable[[str], FaultRun]
 ) -> None:
-    url = await private_server.new_database()
-    system = make_system(url)
-    stream = Stream(system)
-    await stream_until_written(stream, 200)
+    run = streaming(await private_server.new_database())
+    await run.start()
 
-    errors_before = system.db.recorder.write_errors
+    errors_before = run.recorder.write_errors
     took = await private_server.ctl("restart")  # Stop (fast: sessions cut), then start.
-    recovery, backlog = await recover(stream)
-    failed_writes = system.db.recorder.write_errors - errors_before
-    await asyncio.sleep(0.2)  # The stream goes on a little after the recovery.
-    after = await system.health_check.get_full_health_report()
-    submitted = await finish_and_account(stream, url, loop_errors)
+    outcome = await run.finish()
 
+    failed_writes = outcome.write_errors - errors_before
     assert failed_writes >= 1  # The restart was felt: writes failed, were retried.
-    assert after["database"]["status"] == "healthy"
-    assert after["recording"]["status"] == "healthy"
-    assert recovery < 5.0  # Retries are 0.2 s apart at most: a hang guard, not a benchmark.
+    assert outcome.health["recording"]["status"] == "healthy"
     print(
-        f"restart took {took:.2f}s; {failed_writes} failed writes; backlog of {backlog} stored"
-        f" {recovery:.3f}s after the server was back; {submitted} records, 0 lost"
+        f"restart took {took:.2f}s; {failed_writes} failed writes; backlog of {outcome.backlog}"
+        f" stored {outcome.recovery:.3f}s after the server was back; {outcome.submitted} records,"
+        " 0 lost"
     )
 
 
 async def test_server_down_for_a_while_is_unhealthy_then_healthy_and_loses_nothing(
-    private_server: PrivateServer,
-    make_system: Callable[[str], MonitoringSystem],
-    loop_errors: list[dict[str, Any]],
+    private_server: PrivateServer, streaming: Callable[[str], FaultRun]
 ) -> None:
-    url = await private_server.new_database()
-    system = make_system(url)
-    health = system.health_check
-    stream = Stream(system)
-    await stream_until_written(stream, 200)
+    run = streaming(await private_server.new_database())
+    health = run.system.health_check
+    await run.start()
     before = await health.get_full_health_report()
 
     await private_server.ctl("stop")
     await asyncio.sleep(OUTAGE)
     during = await health.get_full_health_report()
-    queued_while_down = system.db.recorder.pending
+    queued_while_down = run.recorder.pending
     await private_server.ctl("start")
-    recovery, backlog = await recover(stream)
-    await asyncio.sleep(0.2)
-    after = await health.get_full_health_report()
-    submitted = await finish_and_account(stream, url, loop_errors)
+    outcome = await run.finish()
 
     assert before["overall_status"] == "healthy"
     assert during["overall_status"] == "unhealthy"
@@ -388,43 +395,34 @@ async def test_server_down_for_a_while_is_unhealthy_then_healthy_and_loses_nothi
     assert during["recording"]["status"] == "critical"  # Writes are failing: records wait.
     assert during["recording"]["dropped"] == 0
     assert queued_while_down > 0
-    assert after["overall_status"] == "healthy"
-    assert after["database"]["status"] == "healthy"
-    assert after["recording"]["status"] == "healthy"
-    assert recovery < 5.0
+    assert outcome.health["overall_status"] == "healthy"
+    assert outcome.health["recording"]["status"] == "healthy"
     print(
-        f"{queued_while_down} records queued while down; backlog of {backlog} stored"
-        f" {recovery:.3f}s after the server was back; {submitted} records, 0 lost"
+        f"{queued_while_down} records queued while down; backlog of {outcome.backlog} stored"
+        f" {outcome.recovery:.3f}s after the server was back; {outcome.submitted} records, 0 lost"
     )
 
 
 async def test_server_down_when_the_bot_starts_keeps_records_until_it_is_up(
-    private_server: PrivateServer,
-    make_system: Callable[[str], MonitoringSystem],
-    loop_errors: list[dict[str, Any]],
+    private_server: PrivateServer, streaming: Callable[[str], FaultRun]
 ) -> None:
     """The first connection fails (the pool is never made): later attempts must make it."""
     url = await private_server.new_database()
     await private_server.ctl("stop")
     try:
-        system = make_system(url)
-        stream = Stream(system)
-        stream.start()
-        await wait_until(lambda: system.db.recorder.write_errors >= 2, "writes to fail")
-        during = await system.health_check.check_database()
+        run = streaming(url)
+        await run.start(written=0)
+        await wait_until(lambda: run.recorder.write_errors >= 2, "writes to fail")
+        during = await run.system.health_check.check_database()
     finally:
         await private_server.ctl("start")
-    recovery, backlog = await recover(stream)
-    after = await system.health_check.check_database()
-    submitted = await finish_and_account(stream, url, loop_errors)
+    outcome = await run.finish()
 
     assert during["status"] == "error"
     assert "cannot use the PostgreSQL database" in during["error"]
-    assert after["status"] == "healthy"
-    assert recovery < 5.0
     print(
-        f"backlog of {backlog} stored {recovery:.3f}s after the server was up;"
-        f" {submitted} records, 0 lost"
+        f"backlog of {outcome.backlog} stored {outcome.recovery:.3f}s after the server was up;"
+        f" {outcome.submitted} records, 0 lost"
     )
 
 
@@ -432,15 +430,12 @@ async def test_server_down_when_the_bot_starts_keeps_records_until_it_is_up(
 
 
 async def test_pool_connections_terminated_mid_stream_lose_nothing(
-    fresh_database: str,
-    make_system: Callable[[str], MonitoringSystem],
-    loop_errors: list[dict[str, Any]],
+    fresh_database: str, streaming: Callable[[str], FaultRun]
 ) -> None:
     """``pg_terminate_backend`` on the pool's sessions, 5 times 0.1 s apart: what a restart does
     to the connections, on the shared server (only this test's database is touched)."""
-    system = make_system(fresh_database)
-    stream = Stream(system)
-    await stream_until_written(stream, 200)
+    run = streaming(fresh_database)
+    await run.start()
 
     cut = 0
     admin = await asyncpg.connect(fresh_database, timeout=10)
@@ -454,15 +449,10 @@ async def test_pool_connections_terminated_mid_stream_lose_nothing(
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
-    recovery, backlog = await recover(stream)
-    await asyncio.sleep(0.2)
-    after = await system.health_check.check_database()
-    submitted = await finish_and_account(stream, fresh_database, loop_errors)
+    outcome = await run.finish()
 
     assert cut >= 5  # At least the writer's connection, each time.
-    assert after["status"] == "healthy"
-    assert recovery < 5.0
     print(
-        f"{cut} connections cut; backlog of {backlog} stored {recovery:.3f}s after the last cut;"
-        f" {submitted} records, 0 lost"
+        f"{cut} connections cut; backlog of {outcome.backlog} stored {outcome.recovery:.3f}s"
+        f" after the last cut; {outcome.submitted} records, 0 lost"
     )

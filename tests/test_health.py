@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from backends import Backend
+from data_fields import COMPONENT_STATUSES, assert_health_report
 from fakes import NOW, FakeProcess
 
 from monitoring_cog import (
@@ -39,21 +40,6 @@ REPORT_KEYS = {
     "internal_errors",
     "uptime_seconds",
 }
-MEMORY_TYPES = {"rss_mb": float, "vms_mb": float, "percent": float, "status": str}
-DATABASE_TYPES = {
-    "connected": bool,
-    "response_time": float,
-    "server_count": int,
-    "database_size_mb": float,
-    "status": str,
-}
-CPU_TYPES = {"percent": float, "user_time": float, "system_time": float, "status": str}
-ERROR_RATE_TYPES = {
-    "total_commands": int,
-    "failed_commands": int,
-    "error_rate": float,
-    "status": str,
-}
 RECORDING_KEYS = {
     "pending",
     "max_queue",
@@ -67,7 +53,6 @@ RECORDING_KEYS = {
     "status",
 }
 INTERNAL_ERROR_KEYS = {"count", "by_operation", "last_error", "rejected_inputs"}
-COMPONENT_STATUSES = {"healthy", "warning", "critical", "slow", "error"}
 
 
 def configured(
@@ -107,13 +92,6 @@ async def log(
         assert ok is True
 
 
-def assert_types(section: dict[str, Any], expected: dict[str, type]) -> None:
-    """Every expected key is present with exactly that type (``bool`` is not an ``int``)."""
-    for key, kind in expected.items():
-        assert key in section, key
-        assert type(section[key]) is kind, (key, section[key])
-
-
 # --- report shape -------------------------------------------------------------------------------
 
 
@@ -123,13 +101,8 @@ async def test_full_report_has_every_quick_reference_key(system: MonitoringSyste
     assert set(report) == REPORT_KEYS
     assert report["timestamp"] == NOW.isoformat()
     assert report["overall_status"] == "healthy"
-    assert_types(report["memory"], MEMORY_TYPES)
-    assert_types(report["database"], DATABASE_TYPES)
-    assert_types(report["cpu"], CPU_TYPES)
-    assert_types(report["error_rate"], ERROR_RATE_TYPES)
-    assert type(report["uptime_seconds"]) is float
-    for section in ("memory", "database", "cpu", "error_rate", "recording"):
-        assert report[section]["status"] in COMPONENT_STATUSES
+    assert_health_report(report)  # Types and statuses of memory, database, cpu and error_rate.
+    assert report["recording"]["status"] in COMPONENT_STATUSES
 
 
 async def test_full_report_recording_and_internal_errors_sections(

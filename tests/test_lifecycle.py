@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from backends import Backend
-from db_support import exclusive_lock
+from db_support import exclusive_lock, stored_indexes
 
 CHILD = Path(__file__).with_name("lifecycle_child.py")
 EXIT_BOUND = 10.0
@@ -116,15 +116,6 @@ def sqlite_config(tmp_path: Path, **settings: Any) -> tuple[Path, Path]:
     return write_config(tmp_path, database, **settings), db_path
 
 
-def indexes(db_path: Path) -> list[int]:
-    """The ``i`` of every audit row, in insertion order, through a plain sqlite3 connection."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        rows = conn.execute(
-            "SELECT json_extract(parameters, '$.i') FROM audit_logs ORDER BY id"
-        ).fetchall()
-    return [row[0] for row in rows]
-
-
 def spills_of(db_path: Path) -> list[Path]:
     """The spill files beside ``db_path`` (the default place)."""
     return sorted(db_path.parent.glob(f"{db_path.name}.*.spill"))
@@ -145,7 +136,7 @@ def test_a_script_using_the_helpers_without_close_exits_and_writes_what_it_queue
 
     # Before: the process exited, but the 200 queued records were lost, counted nowhere.
     assert child.process.returncode == 0, child.stderr()
-    assert indexes(db_path) == list(range(200))
+    assert stored_indexes(db_path) == list(range(200))
     assert child.counters() == {
         "written": 200,
         "spilled": 0,
@@ -182,14 +173,14 @@ def test_a_bot_stopped_by_ctrl_c_outside_async_with_exits_and_writes_what_it_que
     config, db_path = sqlite_config(tmp_path)
     child = Child("bot", 20, config, tmp_path)
     child.wait_for("ready")  # 20 commands run through discord.py's dispatch, none written yet.
-    assert indexes(db_path) == []
+    assert stored_indexes(db_path) == []
 
     child.signal(signal.SIGINT)
     took = child.exit_time()
 
     # asyncio.run turns the Ctrl-C into KeyboardInterrupt: the process ends by SIGINT.
     assert child.process.returncode == -signal.SIGINT, child.stderr()
-    assert indexes(db_path) == list(range(20))
+    assert stored_indexes(db_path) == list(range(20))
     counters = child.counters()
     assert counters["written"] == 20
     assert counters["spilled"] == counters["lost_on_close"] == 0
@@ -216,13 +207,13 @@ def test_a_database_locked_when_the_process_ends_spills_and_the_next_start_write
         }
         assert "300 records saved to" in child.stderr()
         assert len(spills_of(db_path)) == 1
-    assert indexes(db_path) == []
+    assert stored_indexes(db_path) == []
 
     for _ in range(2):  # The next start writes the spill; the one after finds nothing to do.
         again = Child("replay", 0, config, tmp_path)
         again.exit_time(STARTUP_BOUND)
         assert again.process.returncode == 0, again.stderr()
-        assert indexes(db_path) == list(range(300))
+        assert stored_indexes(db_path) == list(range(300))
         assert spills_of(db_path) == []
     # Within close_timeout (2 s) plus the interpreter's own exit.
     assert took < 2.0 + 3.0
@@ -253,7 +244,7 @@ def test_a_second_ctrl_c_while_closing_loses_nothing_uncounted(tmp_path: Path) -
     assert counters["pending"] == 0
     again = Child("replay", 0, config, tmp_path)
     again.exit_time(STARTUP_BOUND)
-    assert indexes(db_path) == list(range(30))  # Each once.
+    assert stored_indexes(db_path) == list(range(30))  # Each once.
     assert spills_of(db_path) == []
     print(f"second Ctrl-C: exited {took:.2f}s after the second SIGINT, {counters}")
 
@@ -281,7 +272,7 @@ def test_a_replay_killed_midway_writes_each_spilled_record_exactly_once(tmp_path
         time.sleep(delay)
         replay.signal(signal.SIGKILL)
         replay.process.wait()
-        stored = indexes(db_path)
+        stored = stored_indexes(db_path)
         # All of the spill or none of it, whenever the kill came: never part, never twice.
         assert stored in ([], list(range(records))), len(stored)
         outcomes.append(len(stored))
@@ -290,7 +281,7 @@ def test_a_replay_killed_midway_writes_each_spilled_record_exactly_once(tmp_path
     finished = Child("replay", 0, config, tmp_path)
     finished.exit_time(STARTUP_BOUND)
 
-    assert indexes(db_path) == list(range(records))
+    assert stored_indexes(db_path) == list(range(records))
     assert spills_of(db_path) == []
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("SELECT COUNT(*) FROM spill_replays").fetchone()[0] == 1

@@ -10,12 +10,14 @@ import asyncio
 import logging
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import Reopen
+from fakes import NOW
 
 from monitoring_cog import (
     Database,
@@ -23,17 +25,13 @@ from monitoring_cog import (
     MonitoringConfig,
     MonitoringSystem,
     PerformanceMonitor,
-    create_monitoring_system,
 )
 from monitoring_cog.analysis.latency import bucket_index, percentile
 from monitoring_cog.config import ThresholdsConfig
 
-NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 GUILD = "111"
 OTHER_GUILD = "222"
 DEFAULT_THRESHOLDS = {"command_slow": 2.0, "voice_connect_slow": 5.0, "response_slow": 1.0}
-
-Reopen = Callable[[MonitoringSystem], Awaitable[MonitoringSystem]]
 
 
 @pytest.fixture
@@ -54,24 +52,6 @@ def slow_warnings(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
         ]
 
     return _slow_warnings
-
-
-@pytest.fixture
-async def reopen(
-    db_target: Path | str, config: MonitoringConfig, clock: ManualClock, process: Any
-) -> AsyncIterator[Reopen]:
-    """Close a system's database and open a new Database and system on the same database."""
-    opened: list[Database] = []
-
-    async def _reopen(system: MonitoringSystem) -> MonitoringSystem:
-        await system.db.close()
-        database = Database(db_target, config=config, clock=clock)
-        opened.append(database)
-        return create_monitoring_system(database, process=process)
-
-    yield _reopen
-    for database in opened:
-        await database.close()
 
 
 async def run_command(

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import pytest
-from backends import Backend
+from backends import Backend, OpenSystem
+from polling import wait_until
 
-from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
-from monitoring_cog import create_monitoring_system as create_system
+from monitoring_cog import ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog.config import RecordingConfig
 from monitoring_cog.recording.records import CommandRecord
 
 GUILD = "111"
 LONG_INTERVAL = 3600.0
 """A flush interval no test outlives: with it, only a full batch, a reader or close writes."""
-DEADLINE = 10.0
-"""Seconds a poll waits for the writer before the test fails."""
 
 RECORDED = {
     "audit_logs": "SELECT COUNT(*) FROM audit_logs",
@@ -82,39 +80,22 @@ def record(i: int, clock: ManualClock) -> CommandRecord:
     )
 
 
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` (yielding to the writer task) until it holds or the deadline passes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE
-    while not condition():
-        if loop.time() > deadline:
-            pytest.fail(f"still waiting after {DEADLINE}s for {what}")
-        await asyncio.sleep(0.005)
-
-
 class MakeSystem(Protocol):
     def __call__(self, *, busy_timeout_ms: int = ..., **recording: Any) -> MonitoringSystem: ...
 
 
 @pytest.fixture
-async def make_system(
-    backend: Backend, clock: ManualClock, process: Any
-) -> AsyncIterator[MakeSystem]:
+def make_system(backend: Backend, open_system: OpenSystem) -> MakeSystem:
     """Build a monitoring system on the backend's database with the given recording settings."""
-    made: list[Database] = []
 
     def make(*, busy_timeout_ms: int = 5000, **recording: Any) -> MonitoringSystem:
         config = MonitoringConfig(
             database=backend.database_config(busy_timeout_ms=busy_timeout_ms),
             recording=RecordingConfig(**recording),
         )
-        db = Database(backend.target, config=config, clock=clock)
-        made.append(db)
-        return create_system(db, process=process, make_current=False)
+        return open_system(backend.target, config)
 
-    yield make
-    for db in made:
-        await db.close()
+    return make
 
 
 # --- queueing and the writer task --------------------------------------------------------------

@@ -204,12 +204,9 @@ def test_redact_url(url: str, shown: str) -> None:
 
 
 async def test_an_unreachable_server_raises_database_unavailable_naming_it() -> None:
-    db = Database(DEAD_SERVER, config=MonitoringConfig())
-    try:
+    async with Database(DEAD_SERVER, config=MonitoringConfig()) as db:
         with pytest.raises(DatabaseUnavailable) as info:
             await db.connect()
-    finally:
-        await db.close()
 
     message = str(info.value)
     assert message.startswith("postgresql://monitor:***@127.0.0.1:1/monitoring: ")
@@ -222,12 +219,9 @@ async def test_a_missing_database_raises_database_unavailable_saying_so(
     postgres_server: PostgresServer,
 ) -> None:
     url = with_password(database_url(postgres_server.server_url, "monitoring_cog_no_such_db"))
-    db = Database(url, config=MonitoringConfig())
-    try:
+    async with Database(url, config=MonitoringConfig()) as db:
         with pytest.raises(DatabaseUnavailable, match="does not exist") as info:
             await db.connect()
-    finally:
-        await db.close()
 
     assert SECRET not in str(info.value)
     assert redact_url(url) in str(info.value)
@@ -280,12 +274,9 @@ async def test_a_newer_schema_is_refused_naming_both_versions(fresh_database: st
     )
     await storage.close()
 
-    db = Database(with_password(fresh_database), config=MonitoringConfig())
-    try:
+    async with Database(with_password(fresh_database), config=MonitoringConfig()) as db:
         with pytest.raises(SchemaError) as info:
             await db.connect()
-    finally:
-        await db.close()
 
     message = str(info.value)
     assert f"version {LATEST + 1}" in message

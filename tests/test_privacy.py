@@ -67,9 +67,11 @@ def expected_pseudonym(user_id: str, secret: str = HASH_SECRET) -> str:
     return "h:" + hmac.new(secret.encode(), user_id.encode(), "sha256").hexdigest()[:32]
 
 
-async def open_system(
+async def open_current_system(
     path: Path, config: MonitoringConfig, clock: ManualClock
 ) -> tuple[Database, MonitoringSystem]:
+    """A Database at ``path`` and the current system on it (log_command_execution records there).
+    The test closes it (it reads the files afterwards)."""
     db = Database(path, config=config, clock=clock)
     return db, create_monitoring_system(db)
 
@@ -343,7 +345,7 @@ ALL_SECRETS = (*SECRETS.values(), "nested-pw-4242aa", "nowait-k-1", "helper-key-
 async def test_secrets_appear_nowhere_in_the_database_file(
     db_path: Path, clock: ManualClock
 ) -> None:
-    db, system = await open_system(db_path, MonitoringConfig(), clock)
+    db, system = await open_current_system(db_path, MonitoringConfig(), clock)
     try:
         await log_secrets(system)
         rows = {row["command"]: row for row in await system.cmd_logger.get_recent_commands()}
@@ -367,7 +369,7 @@ async def test_without_redaction_the_same_check_finds_the_secrets(
 ) -> None:
     """The byte search above can fail: with redaction off, it finds every secret."""
     config = MonitoringConfig(privacy=PrivacyConfig(redact_keys=()))
-    db, system = await open_system(db_path, config, clock)
+    db, system = await open_current_system(db_path, config, clock)
     try:
         await log_secrets(system)
     finally:
@@ -382,7 +384,7 @@ async def test_configured_redact_keys_replace_the_defaults(
     db_path: Path, clock: ManualClock
 ) -> None:
     config = MonitoringConfig(privacy=PrivacyConfig(redact_keys=("pin",)))
-    db, system = await open_system(db_path, config, clock)
+    db, system = await open_current_system(db_path, config, clock)
     try:
         await system.cmd_logger.log_command(
             GUILD, "G", USER, "u", "unlock", {"PIN_code": "1234", "token": "kept"}
@@ -396,7 +398,7 @@ async def test_configured_redact_keys_replace_the_defaults(
 
 async def test_store_parameters_false_stores_none_at_all(db_path: Path, clock: ManualClock) -> None:
     config = MonitoringConfig(privacy=PrivacyConfig(store_parameters=False))
-    db, system = await open_system(db_path, config, clock)
+    db, system = await open_current_system(db_path, config, clock)
     try:
         await system.cmd_logger.log_command(
             GUILD, "G", USER, "u", "play", {"song": "Blue-in-Green-7731"}
@@ -414,7 +416,7 @@ async def test_store_usernames_false_keeps_the_user_id_only(
     db_path: Path, clock: ManualClock
 ) -> None:
     config = MonitoringConfig(privacy=PrivacyConfig(store_usernames=False))
-    db, system = await open_system(db_path, config, clock)
+    db, system = await open_current_system(db_path, config, clock)
     try:
         await system.cmd_logger.log_command(GUILD, "G", USER, "coltrane#1926", "play")
         (row,) = await system.cmd_logger.get_recent_commands()
@@ -446,7 +448,7 @@ async def record_everything_for(system: MonitoringSystem, user: str | int) -> No
 async def test_a_hashed_user_id_appears_nowhere_in_the_database_file(
     db_path: Path, clock: ManualClock
 ) -> None:
-    db, system = await open_system(db_path, hashing_config(), clock)
+    db, system = await open_current_system(db_path, hashing_config(), clock)
     try:
         await record_everything_for(system, USER)
         await record_everything_for(system, int(OTHER_USER))
@@ -466,7 +468,7 @@ async def test_a_hashed_user_id_appears_nowhere_in_the_database_file(
 async def test_without_hashing_the_same_check_finds_the_raw_id(
     db_path: Path, clock: ManualClock
 ) -> None:
-    db, system = await open_system(db_path, MonitoringConfig(), clock)
+    db, system = await open_current_system(db_path, MonitoringConfig(), clock)
     try:
         await record_everything_for(system, USER)
     finally:
@@ -493,7 +495,7 @@ def test_pseudonyms_are_keyed_stable_and_recognisable() -> None:
 async def test_lookups_by_user_hash_the_id_they_are_given(
     db_path: Path, clock: ManualClock
 ) -> None:
-    db, system = await open_system(db_path, hashing_config(), clock)
+    db, system = await open_current_system(db_path, hashing_config(), clock)
     logger = system.cmd_logger
     try:
         await logger.log_command(GUILD, "G", USER, "miles", "play")
@@ -519,7 +521,7 @@ async def test_reports_count_distinct_users_the_same_with_hashing(
     tmp_path: Path, clock: ManualClock
 ) -> None:
     async def figures(config: MonitoringConfig, name: str) -> tuple[Any, ...]:
-        db, system = await open_system(tmp_path / name, config, clock)
+        db, system = await open_current_system(tmp_path / name, config, clock)
         try:
             for user in (USER, OTHER_USER, USER):
                 await system.cmd_logger.log_command(GUILD, "G", user, "u", "play")
@@ -541,7 +543,7 @@ async def test_reports_count_distinct_users_the_same_with_hashing(
 async def test_a_slow_command_warning_logs_the_pseudonym(
     db_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db, system = await open_system(db_path, hashing_config(), clock)
+    db, system = await open_current_system(db_path, hashing_config(), clock)
     try:
         with caplog.at_level(logging.WARNING, logger="monitoring_cog"):
             async with system.perf_monitor.track_command("play", GUILD, USER):
@@ -580,7 +582,7 @@ async def test_forget_user_erases_them_in_every_guild_and_keeps_the_totals(
     db_path: Path, clock: ManualClock, hashing: bool
 ) -> None:
     config = hashing_config() if hashing else MonitoringConfig()
-    db, system = await open_system(db_path, config, clock)
+    db, system = await open_current_system(db_path, config, clock)
     try:
         await two_guilds_of_activity(system, clock)
         totals_before = await aggregates(db_path)
@@ -617,7 +619,7 @@ async def test_forget_user_erases_them_in_every_guild_and_keeps_the_totals(
 async def test_forget_user_accepts_the_pseudonym_seen_in_an_export(
     db_path: Path, clock: ManualClock
 ) -> None:
-    db, system = await open_system(db_path, hashing_config(), clock)
+    db, system = await open_current_system(db_path, hashing_config(), clock)
     try:
         await two_guilds_of_activity(system, clock)
         (exported, *_) = await system.cmd_logger.get_user_commands(USER)
@@ -656,7 +658,7 @@ async def test_prune_periodically_deletes_old_rows_on_its_schedule_and_keeps_rep
     db_path: Path, clock: ManualClock
 ) -> None:
     config = MonitoringConfig(retention=RetentionConfig(audit_days=30, prune_interval=0.05))
-    db, system = await open_system(db_path, config, clock)
+    db, system = await open_current_system(db_path, config, clock)
     logger = system.cmd_logger
     try:
         await aged_audit(system, clock, old=3, new=2)
@@ -694,7 +696,7 @@ async def test_prune_periodically_returns_at_once_when_rows_are_kept_forever(
 async def test_pruning_goes_in_batches_with_turns_of_the_event_loop_between(
     db_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db, system = await open_system(db_path, MonitoringConfig(), clock)
+    db, system = await open_current_system(db_path, MonitoringConfig(), clock)
     try:
         await aged_audit(system, clock, old=12_000, new=1)
         storage = await db.storage()

@@ -8,26 +8,19 @@ Events are placed on UTC days by moving the ``ManualClock`` (the fixture starts 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
+from backends import Reopen
+from fakes import NOW
 
 from monitoring_cog import (
-    Database,
     ManualClock,
-    MonitoringConfig,
     MonitoringSystem,
-    create_monitoring_system,
 )
 
-NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 GUILD = "111"
 OTHER_GUILD = "222"
-
-Reopen = Callable[[MonitoringSystem], Awaitable[MonitoringSystem]]
 
 
 def days_ago(n: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
@@ -69,24 +62,6 @@ async def monthly(system: MonitoringSystem, guild: str | int | None = GUILD) -> 
 def daily_entry(report: dict, day: datetime) -> dict:
     (entry,) = [e for e in report["daily"] if e["date"] == day.date().isoformat()]
     return entry
-
-
-@pytest.fixture
-async def reopen(
-    db_target: Path | str, config: MonitoringConfig, clock: ManualClock, process: Any
-) -> AsyncIterator[Reopen]:
-    """Close a system's database and open a new Database and system on the same database."""
-    opened: list[Database] = []
-
-    async def _reopen(system: MonitoringSystem) -> MonitoringSystem:
-        await system.db.close()
-        database = Database(db_target, config=config, clock=clock)
-        opened.append(database)
-        return create_monitoring_system(database, process=process)
-
-    yield _reopen
-    for database in opened:
-        await database.close()
 
 
 # --- songs, skips, pauses ---------------------------------------------------------------------

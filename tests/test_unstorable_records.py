@@ -14,14 +14,13 @@ Every test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from backends import Backend
+from backends import Backend, OpenSystem
 
-from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
-from monitoring_cog import create_monitoring_system as create_system
+from monitoring_cog import ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog.config import PrivacyConfig, RecordingConfig
 from monitoring_cog.recording.records import CommandRecord, GuildRecord, StatKind, StatRecord
 
@@ -36,11 +35,8 @@ MakeSystem = Callable[..., MonitoringSystem]
 
 
 @pytest.fixture
-async def make_system(
-    backend: Backend, clock: ManualClock, process: Any
-) -> AsyncIterator[MakeSystem]:
+def make_system(backend: Backend, open_system: OpenSystem) -> MakeSystem:
     """A monitoring system on the backend's database; only readers and close write."""
-    made: list[Database] = []
 
     def make(privacy: PrivacyConfig | None = None) -> MonitoringSystem:
         config = MonitoringConfig(
@@ -48,13 +44,9 @@ async def make_system(
             recording=RecordingConfig(flush_interval=3600.0),
             privacy=privacy or PrivacyConfig(),
         )
-        db = Database(backend.target, config=config, clock=clock)
-        made.append(db)
-        return create_system(db, process=process, make_current=False)
+        return open_system(backend.target, config)
 
-    yield make
-    for db in made:
-        await db.close()
+    return make
 
 
 def nested(depth: int) -> dict[str, Any]:

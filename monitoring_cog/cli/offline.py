@@ -3,10 +3,10 @@
 dpytest stands in for the gateway and the REST API: a message it fakes is dispatched by
 discord.py itself (``on_message``, ``process_commands``, checks, converters, invoke hooks, error
 events). Slash commands are real :class:`discord.Interaction` objects built from
-INTERACTION_CREATE payloads and run by ``CommandTree._call``, as discord.py's gateway handler runs
-them. The one thing replaced on that path is the webhook adapter that would send the answers to
-Discord: it is installed through discord.py's own context variable for the webhook adapter, for
-the current task and the tasks it starts, so nothing is patched.
+INTERACTION_CREATE payloads (:mod:`.payloads`) and run by ``CommandTree._call``, as discord.py's
+gateway handler runs them. The one thing replaced on that path is the webhook adapter that would
+send the answers to Discord: it is installed through discord.py's own context variable for the
+webhook adapter, for the current task and the tasks it starts, so nothing is patched.
 
 dpytest is needed here only; it comes with the ``demo`` extra (``pip install
 "monitoring_cog[demo]"``).
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
+
+from . import payloads
 
 if TYPE_CHECKING:
     from discord.ext import commands
@@ -34,12 +34,6 @@ if TYPE_CHECKING:
 __all__ = ("MissingDemoDependency", "OfflineDiscord", "OfflineWebhookAdapter", "SlashOption")
 
 _log = logging.getLogger(__name__)
-
-_APPLICATION_COMMAND = 2
-_CHAT_INPUT = 1
-_DEFERRED = 5
-_EPHEMERAL = 64
-_OPTION_TYPES = {str: 3, int: 4, bool: 5, float: 10}
 
 
 class MissingDemoDependency(RuntimeError):
@@ -59,45 +53,6 @@ def _dpytest() -> Any:
             "the demo needs dpytest: pip install 'monitoring_cog[demo]'"
         ) from exc
     return dpytest
-
-
-_sequence = itertools.count()
-
-
-def _snowflake() -> int:
-    """A snowflake for the current time, as Discord would hand out (interactions expire)."""
-    # The low 12 bits are Discord's per-process increment: distinct ids within one millisecond.
-    return discord.utils.time_snowflake(datetime.now(UTC)) + next(_sequence) % 4096
-
-
-def _user_payload(user: discord.abc.User) -> dict[str, Any]:
-    return {
-        "id": str(user.id),
-        "username": user.name,
-        "discriminator": user.discriminator,
-        "global_name": None,
-        "avatar": None,
-    }
-
-
-def _message_payload(channel_id: int, author: discord.abc.User, content: str) -> dict[str, Any]:
-    return {
-        "id": str(_snowflake()),
-        "channel_id": str(channel_id),
-        "author": _user_payload(author),
-        "content": content,
-        "timestamp": datetime.now(UTC).isoformat(),
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "pinned": False,
-        "type": 0,
-        "flags": 0,
-    }
 
 
 class OfflineWebhookAdapter(AsyncWebhookAdapter):
@@ -128,17 +83,9 @@ class OfflineWebhookAdapter(AsyncWebhookAdapter):
         self, interaction_id: int, token: str, *, params: Any, **_: Any
     ) -> dict[str, Any]:
         payload = dict(params.payload or {})
-        data = payload.get("data") or {}
         self.responses += 1
-        self.last_embeds = list(data.get("embeds", []))
-        return {
-            "interaction": {
-                "id": str(interaction_id),
-                "type": _APPLICATION_COMMAND,
-                "response_message_loading": payload.get("type") == _DEFERRED,
-                "response_message_ephemeral": bool(int(data.get("flags", 0)) & _EPHEMERAL),
-            }
-        }
+        self.last_embeds = list((payload.get("data") or {}).get("embeds", []))
+        return payloads.callback_response(interaction_id, payload)
 
     async def execute_webhook(  # type: ignore[override]
         self, webhook_id: int, token: str, *, payload: dict[str, Any] | None = None, **_: Any
@@ -146,13 +93,13 @@ class OfflineWebhookAdapter(AsyncWebhookAdapter):
         body = dict(payload or {})
         self.followups += 1
         self.last_embeds = list(body.get("embeds", []))
-        return _message_payload(0, self._bot_user(), body.get("content") or "")
+        return payloads.message_payload(0, self._bot_user(), body.get("content") or "")
 
     async def get_original_interaction_response(  # type: ignore[override]
         self, application_id: int, token: str, **_: Any
     ) -> dict[str, Any]:
         # Context.send of a hybrid command run as a slash command fetches what it sent.
-        return _message_payload(0, self._bot_user(), "")
+        return payloads.message_payload(0, self._bot_user(), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +107,11 @@ class SlashOption:
     """One option of a slash command, as Discord sends it."""
 
     name: str
-    value: Any
+    value: str | int | bool | float
 
     def payload(self) -> dict[str, Any]:
-        return {"name": self.name, "type": _OPTION_TYPES[type(self.value)], "value": self.value}
+        """The option in an interaction's data."""
+        return payloads.option(self.name, self.value)
 
 
 @dataclass
@@ -263,44 +211,16 @@ class OfflineDiscord:
         subcommand: str | None,
         permissions: discord.Permissions | None,
     ) -> discord.Interaction[Any]:
-        channel = self.channels[guild.id]
         option_payloads = [option.payload() for option in options]
         if subcommand is not None:
-            option_payloads = [{"name": subcommand, "type": 1, "options": option_payloads}]
-        data = {"id": str(_snowflake()), "name": name, "type": _CHAT_INPUT}
-        data["options"] = option_payloads
-        payload: dict[str, Any] = {
-            "id": str(_snowflake()),
-            "application_id": str(self.bot.application_id or _snowflake()),
-            "type": _APPLICATION_COMMAND,
-            "token": "offline",
-            "version": 1,
-            "data": data,
-            "locale": "en-US",
-            "attachment_size_limit": 8 * 1024 * 1024,
-            "app_permissions": str(discord.Permissions.all().value),
-            "guild_id": str(guild.id),
-            "guild_locale": "en-US",
-            "channel_id": str(channel.id),
-            # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
-            # name and position.
-            "channel": {
-                "id": str(channel.id),
-                "type": 0,
-                "guild_id": str(guild.id),
-                "name": channel.name,
-                "position": channel.position,
-            },
-            "member": {
-                "user": _user_payload(member),
-                "roles": [],
-                "joined_at": datetime(2024, 1, 1, tzinfo=UTC).isoformat(),
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-                "permissions": str((permissions or discord.Permissions.none()).value),
-            },
-        }
+            option_payloads = [payloads.subcommand(subcommand, option_payloads)]
+        payload = payloads.interaction_payload(
+            payloads.command_data(name, options=option_payloads),
+            member,
+            self.channels[guild.id],
+            application_id=self.bot.application_id or payloads.snowflake(),
+            permissions=str((permissions or discord.Permissions.none()).value),
+        )
         return discord.Interaction(data=payload, state=self.bot._connection)  # type: ignore[arg-type]
 
     async def _drain(self) -> None:

@@ -79,13 +79,9 @@ _CALLBACK_RAISED = (app_commands.CommandInvokeError, commands.CommandInvokeError
 """Errors that mean the command's own code ran (and raised): only those runs have a duration."""
 
 
-def _error_message(error: BaseException) -> str:
-    text = str(error)
-    return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
-
-
-def _root_error(error: BaseException) -> BaseException:
-    """The exception the command raised, out of discord.py's wrappers."""
+def _error_fields(error: BaseException) -> tuple[str, str]:
+    """A failure's ``error_type`` and ``error_message``: those of the exception the command raised,
+    out of discord.py's wrappers, its message cut to the column's length."""
     while isinstance(
         error,
         commands.CommandInvokeError | commands.HybridCommandError | app_commands.CommandInvokeError,
@@ -94,7 +90,8 @@ def _root_error(error: BaseException) -> BaseException:
         if inner is None or inner is error:
             break
         error = inner
-    return error
+    text = str(error)
+    return type(error).__name__, text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
 
 
 def _callback_ran(error: BaseException | None) -> bool:
@@ -379,10 +376,8 @@ class CommandAuditor:
             failed = False
             error_type = error_message = None
         else:
-            root = _root_error(error)
             failed = True
-            error_type = type(root).__name__
-            error_message = _error_message(root)
+            error_type, error_message = _error_fields(error)
         id_text = self._id_text
         self._submit(
             # CommandRecord._make without its Python frame (and its length check: the tuple is
@@ -568,10 +563,8 @@ class CommandAuditor:
             failed = False
             error_type = error_message = None
         else:
-            root = _root_error(error)
             failed = True
-            error_type = type(root).__name__
-            error_message = _error_message(root)
+            error_type, error_message = _error_fields(error)
         id_text = self._id_text
         self._submit(
             tuple.__new__(  # As in _record_context.

@@ -143,6 +143,7 @@ class BatchBuilder:
             if isinstance(record, CommandRecord):
                 # One unpacking instead of a field access each: this loop runs once per command.
                 (guild, name, user_id, _, command, parameters, duration, success, _, _, at) = record
+                # _seen, written out: no call per command.
                 known = seen.get(guild)
                 if known is None:
                     seen[guild] = [name, at]

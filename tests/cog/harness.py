@@ -161,8 +161,16 @@ class Harness:
         self.bots.append(bot)
         return bot
 
-    def configure(self, bot: commands.Bot, *, ready: bool = True) -> None:
-        dpytest.configure(bot, members=2)
+    def configure(
+        self,
+        bot: commands.Bot,
+        *,
+        ready: bool = True,
+        guilds: int | list[str] = 1,
+        members: int | list[str] = 2,
+    ) -> None:
+        """Put the bot in dpytest's ``guilds`` with ``members``, its tree where discord.py looks."""
+        dpytest.configure(bot, guilds=guilds, members=members)
         bot._connection._command_tree = bot.tree
         if ready:
             bot._ready.set()

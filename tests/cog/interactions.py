@@ -13,80 +13,30 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import discord
 import discord.ext.test as dpytest
 from discord.ext import commands
-from discord.ext.test.factories import make_id
 from discord.webhook.async_ import AsyncWebhookAdapter
 
-APPLICATION_COMMAND = 2
-AUTOCOMPLETE = 4
-CHAT_INPUT = 1
-USER_MENU = 2
-MESSAGE_MENU = 3
-CHANNEL_MESSAGE = 4
-DEFERRED_CHANNEL_MESSAGE = 5
-EPHEMERAL = 64
+from monitoring_cog.cli.payloads import (
+    APPLICATION_COMMAND,
+    CHANNEL_MESSAGE,
+    CHAT_INPUT,
+    EPHEMERAL,
+    MESSAGE_MENU,
+    NO_PERMISSIONS,
+    USER_MENU,
+    callback_response,
+    command_data,
+    interaction_payload,
+    message_payload,
+    snowflake,
+)
 
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
 ADMINISTRATOR = str(discord.Permissions(administrator=True).value)
-NO_PERMISSIONS = "0"
-
-
-def user_payload(user: discord.abc.User) -> dict[str, Any]:
-    return {
-        "id": str(user.id),
-        "username": user.name,
-        "discriminator": user.discriminator,
-        "global_name": None,
-        "avatar": None,
-    }
-
-
-def member_payload(member: discord.Member, permissions: str) -> dict[str, Any]:
-    """A member as Discord sends it in an interaction: with its resolved ``permissions``."""
-    return {
-        "user": user_payload(member),
-        "roles": [],
-        "joined_at": datetime(2024, 1, 1, tzinfo=UTC).isoformat(),
-        "deaf": False,
-        "mute": False,
-        "flags": 0,
-        "permissions": permissions,
-    }
-
-
-def message_payload(
-    channel_id: int, author: discord.abc.User, content: str, *, embeds: list[Any] | None = None
-) -> dict[str, Any]:
-    return {
-        "id": str(make_id()),
-        "channel_id": str(channel_id),
-        "author": user_payload(author),
-        "content": content,
-        "timestamp": datetime.now(UTC).isoformat(),
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": embeds or [],
-        "pinned": False,
-        "type": 0,
-        "flags": 0,
-    }
-
-
-def option(name: str, value: Any, type_: int) -> dict[str, Any]:
-    return {"name": name, "type": type_, "value": value}
-
-
-def subcommand(name: str, options: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"name": name, "type": 1, "options": options or []}
 
 
 @dataclass
@@ -148,15 +98,7 @@ class Responses:
         ) -> dict[str, Any]:
             payload = dict(params.payload or {})
             responses.sent.append(Sent("response", payload))
-            data = payload.get("data") or {}
-            return {
-                "interaction": {
-                    "id": str(interaction_id),
-                    "type": APPLICATION_COMMAND,
-                    "response_message_loading": payload.get("type") == DEFERRED_CHANNEL_MESSAGE,
-                    "response_message_ephemeral": bool(int(data.get("flags", 0)) & EPHEMERAL),
-                }
-            }
+            return callback_response(interaction_id, payload)
 
         async def execute_webhook(
             adapter: Any,
@@ -224,53 +166,26 @@ def make_interaction(
     else:
         channel = guild.text_channels[0]
     member = member if member is not None else config.members[0]
-    data: dict[str, Any] = {"id": str(make_id()), "name": name, "type": command_type}
-    if options is not None:
-        data["options"] = options
+    target_message = None
     if command_type == USER_MENU:
         assert target is not None
-        data["target_id"] = str(target.id)
-        resolved_member = member_payload(target, NO_PERMISSIONS)
-        data["resolved"] = {
-            "users": {str(target.id): resolved_member.pop("user")},
-            "members": {str(target.id): resolved_member},
-        }
     elif command_type == MESSAGE_MENU:
         assert target_message_content is not None
-        message = message_payload(channel.id, config.client.user, target_message_content)
-        data["target_id"] = message["id"]
-        data["resolved"] = {"messages": {message["id"]: message}}
-    payload: dict[str, Any] = {
-        "id": str(make_id()),
-        "application_id": str(bot.application_id or make_id()),
-        "type": interaction_type,
-        "token": "interaction-token",
-        "version": 1,
-        "data": data,
-        "locale": "en-US",
-        "attachment_size_limit": 8 * 1024 * 1024,
-        "app_permissions": str(discord.Permissions.all().value),
-    }
-    if in_guild:
-        payload["guild_id"] = str(guild.id)
-        payload["guild_locale"] = "en-US"
-        payload["channel_id"] = str(channel.id)
-        # As Discord sends it: discord.py 2.3.0 builds the channel from it and needs
-        # name and position.
-        payload["channel"] = {
-            "id": str(channel.id),
-            "type": 0,
-            "guild_id": str(guild.id),
-            "name": channel.name,
-            "position": channel.position,
-        }
-        payload["member"] = member_payload(member, permissions)
-    else:
-        dm_id = str(make_id())
-        payload["channel_id"] = dm_id
-        payload["channel"] = {"id": dm_id, "type": 1, "recipients": [user_payload(member)]}
-        payload["user"] = user_payload(member)
-        payload["context"] = 1
+        target_message = message_payload(channel.id, config.client.user, target_message_content)
+    payload = interaction_payload(
+        command_data(
+            name,
+            command_type=command_type,
+            options=options,
+            target=target,
+            target_message=target_message,
+        ),
+        member,
+        channel if in_guild else None,
+        application_id=bot.application_id or snowflake(),
+        permissions=permissions,
+        interaction_type=interaction_type,
+    )
     return discord.Interaction(data=payload, state=bot._connection)  # type: ignore[arg-type]
 
 

@@ -14,10 +14,11 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from harness import Harness, Monitored, make_config
-from interactions import ADMINISTRATOR, MANAGE_GUILD, NO_PERMISSIONS, Responses, run_command
-from interactions import subcommand as sub
+from interactions import ADMINISTRATOR, MANAGE_GUILD, Responses, run_command
 
 from monitoring_cog import MonitoringConfig
+from monitoring_cog.cli.payloads import NO_PERMISSIONS
+from monitoring_cog.cli.payloads import subcommand as sub
 
 ALPHA_USERS = ("1001", "1002")
 BETA_USER = "2001"
@@ -30,9 +31,7 @@ async def two_guilds(
     """The cog in a bot that is in two guilds, Alpha and Beta, each with its own members."""
     bot = await harness.new_bot()
     cog = await harness.load(bot, cog_config)
-    dpytest.configure(bot, guilds=["Alpha", "Beta"], members=2)
-    bot._connection._command_tree = bot.tree
-    bot._ready.set()
+    harness.configure(bot, guilds=["Alpha", "Beta"])
     return Monitored(bot, cog, harness)
 
 

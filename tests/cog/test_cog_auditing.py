@@ -17,20 +17,11 @@ from discord import app_commands
 from discord.ext import commands
 from fakes import NOW
 from harness import DURATIONS, Harness, Monitored
-from interactions import (
-    AUTOCOMPLETE,
-    MESSAGE_MENU,
-    USER_MENU,
-    make_interaction,
-    option,
-    run_command,
-    subcommand,
-)
-from interactions import (
-    invoke as invoke_interaction,
-)
+from interactions import invoke as invoke_interaction
+from interactions import make_interaction, run_command
 
-STRING, INTEGER, BOOLEAN = 3, 4, 5
+from monitoring_cog.cli.payloads import AUTOCOMPLETE, MESSAGE_MENU, USER_MENU, option, subcommand
+
 AUTOCOMPLETE_RESULT = 8
 
 
@@ -74,18 +65,18 @@ async def hybrid_prefix(m: Monitored) -> dict[str, Any]:
 
 
 async def hybrid_slash(m: Monitored) -> dict[str, Any]:
-    options = [option("name", "Bob", STRING), option("excited", True, BOOLEAN)]
+    options = [option("name", "Bob"), option("excited", True)]
     await run_command(m.bot, "greet", options=options)
     return {"name": "Bob", "excited": True}
 
 
 async def slash(m: Monitored) -> dict[str, Any]:
-    await run_command(m.bot, "add", options=[option("a", 5, INTEGER), option("b", 7, INTEGER)])
+    await run_command(m.bot, "add", options=[option("a", 5), option("b", 7)])
     return {"a": 5, "b": 7}
 
 
 async def slash_subcommand(m: Monitored) -> dict[str, Any]:
-    await run_command(m.bot, "tools", options=[subcommand("ping", [option("loud", True, BOOLEAN)])])
+    await run_command(m.bot, "tools", options=[subcommand("ping", [option("loud", True)])])
     return {"loud": True}
 
 
@@ -163,7 +154,7 @@ async def test_hybrid_command_is_counted_once_by_either_route(monitored: Monitor
 
 
 async def test_slash_options_the_user_left_out_are_not_recorded(monitored: Monitored) -> None:
-    await run_command(monitored.bot, "add", options=[option("a", 5, INTEGER)])
+    await run_command(monitored.bot, "add", options=[option("a", 5)])
 
     (row,) = await monitored.rows()
     assert row["parameters"] == {"a": 5}
@@ -270,7 +261,7 @@ async def test_failing_hybrid_via_prefix(monitored: Monitored) -> None:
 
 
 async def test_failing_hybrid_via_slash_is_audited_once(monitored: Monitored) -> None:
-    await run_command(monitored.bot, "explode", options=[option("reason", "r", STRING)])
+    await run_command(monitored.bot, "explode", options=[option("reason", "r")])
 
     (row,) = await monitored.rows()
     assert_row(
@@ -337,7 +328,7 @@ async def test_tree_interaction_check_returning_false(harness: Harness, response
     harness.configure(bot)
     m = Monitored(bot, cog, harness)
 
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     (row,) = await m.rows()
     assert_row(
@@ -371,7 +362,7 @@ async def test_unknown_slash_command_is_counted_not_audited(monitored: Monitored
 
 
 async def test_dm_slash_command_is_audited_under_the_dm_guild(monitored: Monitored) -> None:
-    await run_command(monitored.bot, "add", options=[option("a", 1, INTEGER)], in_guild=False)
+    await run_command(monitored.bot, "add", options=[option("a", 1)], in_guild=False)
 
     (row,) = await monitored.rows()
     assert (row["command"], row["guild_id"], row["guild_name"]) == ("add", "dm", None)
@@ -387,7 +378,7 @@ async def test_audited_commands_feed_daily_stats_and_performance(monitored: Moni
     await dpytest.message("!echo b", member=1)
     with pytest.raises(commands.CommandInvokeError):
         await dpytest.message("!boom", member=1)
-    await run_command(monitored.bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(monitored.bot, "add", options=[option("a", 1)])
     await run_command(
         monitored.bot, "Inspect User", command_type=USER_MENU, target=monitored.members[0]
     )
@@ -434,7 +425,7 @@ async def test_autocomplete_is_not_audited(harness: Harness, responses: Any) -> 
     bot.tree.interaction_check = own_check  # type: ignore[method-assign]
     cog = await harness.load(bot)
     harness.configure(bot)
-    typed = {"name": "fruit", "type": STRING, "value": "ap", "focused": True}
+    typed = {**option("fruit", "ap"), "focused": True}
 
     await run_command(bot, "pick", options=[typed], interaction_type=AUTOCOMPLETE)
 

@@ -13,9 +13,9 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 from harness import Harness, Monitored, remove_dpytest_error_handler
-from interactions import option, run_command
+from interactions import run_command
 
-STRING = 3
+from monitoring_cog.cli.payloads import option
 
 
 def add_commands(bot: commands.Bot, harness: Harness) -> list[str]:
@@ -144,7 +144,7 @@ async def test_a_hybrid_failure_re_raised_by_its_error_handler_is_recorded_by_ei
     await dpytest.message("!brittle prefix")
     with pytest.raises(commands.HybridCommandError):
         # Nothing handles it: discord.py leaves it to the tree's task, which ends with it.
-        await run_command(m.bot, "brittle", options=[option("word", "slash", STRING)])
+        await run_command(m.bot, "brittle", options=[option("word", "slash")])
 
     assert handled == ["brittle CommandInvokeError", "brittle HybridCommandError"]
     rows = await m.rows()

@@ -8,8 +8,9 @@ from typing import Any
 import discord
 from fakes import NOW
 from harness import Monitored
-from interactions import Responses, run_command, subcommand
+from interactions import Responses, run_command
 
+from monitoring_cog.cli.payloads import subcommand
 from monitoring_cog.cog.embeds import (
     STATUS_COLOURS,
     activity_chart,

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +19,14 @@ import discord.ext.test as dpytest
 import pytest
 from db_support import exclusive_lock
 from harness import UNLOAD_BOUND, Harness, fresh_rows
-from interactions import (
-    DEFERRED_CHANNEL_MESSAGE,
-    EPHEMERAL,
-    MANAGE_GUILD,
-    Responses,
-    run_command,
-    subcommand,
-)
+from interactions import MANAGE_GUILD, Responses, run_command
+from polling import wait_until
 
 from monitoring_cog import Database, MonitoringConfig
+from monitoring_cog.cli.payloads import DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, subcommand
 from monitoring_cog.cog import MonitoringCog
 
 GARBAGE = b"this is not a SQLite database\n" * 200
-DEADLINE = 30.0
-"""Seconds a poll waits before the test fails: a hang guard, never a timing assertion."""
 FAST_RETRIES = (
     "busy_timeout_ms = 100\n[recording]\nflush_interval = 0.02\nretry_backoff_max = 0.1\n"
 )
@@ -50,17 +42,6 @@ def write_garbage(path: Path) -> None:
 
 def is_garbage(path: Path) -> bool:
     return path.read_bytes() == GARBAGE
-
-
-async def wait_until(condition: Callable[[], bool], what: str) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took (fail past the deadline)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not condition():
-        if loop.time() - start > DEADLINE:
-            pytest.fail(f"still waiting after {DEADLINE}s for {what}")
-        await asyncio.sleep(0.005)
-    return loop.time() - start
 
 
 async def load(harness: Harness, config: str = FAST_RETRIES) -> MonitoringCog:

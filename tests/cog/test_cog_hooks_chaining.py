@@ -16,11 +16,11 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 from harness import Harness, Monitored, remove_dpytest_error_handler
-from interactions import option, run_command
+from interactions import run_command
 
 from monitoring_cog import CommandLogger
+from monitoring_cog.cli.payloads import option
 
-INTEGER, STRING = 4, 3
 IGNORING = "Ignoring exception in command boom"
 
 
@@ -46,8 +46,8 @@ async def run_mix(bot: commands.Bot) -> None:
     with pytest.raises(commands.CheckFailure):
         await dpytest.message("!secret")
     await dpytest.message("!greet Ann")
-    await run_command(bot, "greet", options=[option("name", "Bob", STRING)])
-    await run_command(bot, "explode", options=[option("reason", "r", STRING)])
+    await run_command(bot, "greet", options=[option("name", "Bob")])
+    await run_command(bot, "explode", options=[option("reason", "r")])
     await dpytest.empty_queue()
 
 
@@ -123,8 +123,8 @@ async def test_tree_interaction_check_instance_attribute_is_chained_and_restored
     cog = await harness.load(bot)
     harness.configure(bot)
 
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
-    await run_command(bot, "greet", options=[option("name", "Bob", STRING)])
+    await run_command(bot, "add", options=[option("a", 1)])
+    await run_command(bot, "greet", options=[option("name", "Bob")])
 
     assert seen == ["add", "greet"]
     rows = await Monitored(bot, cog, harness).rows()
@@ -157,10 +157,8 @@ async def test_subclassed_tree_interaction_check_is_chained_and_restored(
     harness.configure(bot)
     tree.refused.add(dpytest.get_config().members[1].id)
 
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
-    await run_command(
-        bot, "add", options=[option("a", 2, INTEGER)], member=dpytest.get_config().members[1]
-    )
+    await run_command(bot, "add", options=[option("a", 1)])
+    await run_command(bot, "add", options=[option("a", 2)], member=dpytest.get_config().members[1])
 
     assert tree.seen == ["add", "add"]
     assert bot.ran == ["add"]  # type: ignore[attr-defined]
@@ -378,7 +376,7 @@ async def test_load_unload_load_leaves_one_set_of_hooks(harness: Harness, respon
     second = await harness.load(bot, db=db)
 
     await dpytest.message("!echo once")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     assert calls == [("before", "echo"), ("after", "echo")]
     assert checks == ["check"]
@@ -401,7 +399,7 @@ async def test_unhandled_hybrid_slash_error_is_logged_once(
     remove_dpytest_error_handler(bot)
     caplog.clear()
 
-    await run_command(bot, "explode", options=[option("reason", "r", STRING)])
+    await run_command(bot, "explode", options=[option("reason", "r")])
 
     records = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [(r.name, r.getMessage()) for r in records] == [

@@ -17,9 +17,9 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 from harness import DURATIONS, Harness, Monitored
-from interactions import option, run_command
+from interactions import run_command
 
-INTEGER, STRING = 4, 3
+from monitoring_cog.cli.payloads import option
 
 
 class Calls(list[str]):
@@ -72,9 +72,9 @@ async def run_everything(bot: commands.Bot) -> None:
     await dpytest.message("!echo hi")
     with pytest.raises(commands.CommandInvokeError):
         await dpytest.message("!boom")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
     await run_command(bot, "crash")
-    await run_command(bot, "greet", options=[option("name", "Bob", STRING)])
+    await run_command(bot, "greet", options=[option("name", "Bob")])
     await dpytest.empty_queue()
 
 
@@ -92,11 +92,9 @@ def summary(rows: list[dict[str, Any]]) -> list[tuple[str, bool, float]]:
 
 
 async def test_every_hook_set_after_load_runs_once_and_every_command_is_recorded(
-    harness: Harness, responses: Any
+    monitored: Monitored,
 ) -> None:
-    bot = await harness.new_bot()
-    cog = await harness.load(bot)
-    harness.configure(bot)
+    bot = monitored.bot
     calls = Calls()
     own = calls.hooks()
     # What a setup_hook that runs after load_extension("monitoring_cog") does.
@@ -107,7 +105,7 @@ async def test_every_hook_set_after_load_runs_once_and_every_command_is_recorded
 
     await run_everything(bot)
 
-    assert summary(await Monitored(bot, cog, harness).rows()) == EXPECTED_ROWS
+    assert summary(await monitored.rows()) == EXPECTED_ROWS
     assert calls == [
         "before echo",
         "after echo",
@@ -132,23 +130,21 @@ async def test_every_hook_set_after_load_runs_once_and_every_command_is_recorded
     await dpytest.message("!echo again")
     await run_command(bot, "crash")
     assert calls == ["before echo", "after echo", "check crash", "on_error CommandInvokeError"]
-    assert len(await Monitored(bot, cog, harness).rows()) == len(EXPECTED_ROWS)
+    assert len(await monitored.rows()) == len(EXPECTED_ROWS)
 
 
 async def test_an_error_handler_cog_loaded_after_ours_keeps_slash_failures_recorded(
-    harness: Harness, responses: Any
+    monitored: Monitored,
 ) -> None:
-    bot = await harness.new_bot()
-    cog = await harness.load(bot)
-    harness.configure(bot)
+    bot = monitored.bot
     calls = Calls()
     await bot.add_cog(ErrorHandler(bot, calls))
 
     await run_command(bot, "crash")
     await run_command(bot, "health")  # Refused: the member lacks Manage Server.
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
-    rows = await Monitored(bot, cog, harness).rows()
+    rows = await monitored.rows()
     assert [(r["command"], r["success"], r["error_type"]) for r in rows] == [
         ("crash", False, "LookupError"),
         ("health", False, "MissingPermissions"),
@@ -173,7 +169,7 @@ async def test_our_cog_loaded_after_the_error_handler_cog_records_the_same(
     harness.configure(bot)
 
     await run_command(bot, "crash")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     rows = await Monitored(bot, cog, harness).rows()
     assert [(r["command"], r["success"]) for r in rows] == [("crash", False), ("add", True)]
@@ -187,11 +183,9 @@ async def test_our_cog_loaded_after_the_error_handler_cog_records_the_same(
 
 
 async def test_a_bot_hook_that_calls_the_one_it_replaced_runs_once_and_records_once(
-    harness: Harness, responses: Any
+    monitored: Monitored,
 ) -> None:
-    bot = await harness.new_bot()
-    cog = await harness.load(bot)
-    harness.configure(bot)
+    bot = monitored.bot
     calls = Calls()
     # Chaining by hand to whatever was there (the cog's hooks): each runs once, nothing twice.
     previous_after = bot._after_invoke
@@ -218,26 +212,24 @@ async def test_a_bot_hook_that_calls_the_one_it_replaced_runs_once_and_records_o
 
     await run_everything(bot)
 
-    assert summary(await Monitored(bot, cog, harness).rows()) == EXPECTED_ROWS
+    assert summary(await monitored.rows()) == EXPECTED_ROWS
     assert calls == ["after", "after", "check", "check", "on_error", "check", "after"]
 
 
 async def test_an_interaction_check_set_after_load_that_refuses_is_recorded_once(
-    harness: Harness, responses: Any
+    monitored: Monitored,
 ) -> None:
-    bot = await harness.new_bot()
-    cog = await harness.load(bot)
-    harness.configure(bot)
+    bot = monitored.bot
 
     async def refuse(interaction: discord.Interaction[Any], /) -> bool:
         return False
 
     bot.tree.interaction_check = refuse  # type: ignore[method-assign]
 
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     assert bot.ran == []  # type: ignore[attr-defined]
-    (row,) = await Monitored(bot, cog, harness).rows()
+    (row,) = await monitored.rows()
     assert (row["command"], row["success"], row["error_type"], row["duration"]) == (
         "add",
         False,
@@ -246,12 +238,8 @@ async def test_an_interaction_check_set_after_load_that_refuses_is_recorded_once
     )
 
 
-async def test_hooks_replaced_twice_leave_the_latest_in_place(
-    harness: Harness, responses: Any
-) -> None:
-    bot = await harness.new_bot()
-    cog = await harness.load(bot)
-    harness.configure(bot)
+async def test_hooks_replaced_twice_leave_the_latest_in_place(monitored: Monitored) -> None:
+    bot = monitored.bot
     first, second = Calls(), Calls()
     bot.after_invoke(first.hooks()["after"])
     await dpytest.message("!echo one")
@@ -259,7 +247,7 @@ async def test_hooks_replaced_twice_leave_the_latest_in_place(
     bot.after_invoke(latest)
     await dpytest.message("!echo two")
 
-    rows = await Monitored(bot, cog, harness).rows()
+    rows = await monitored.rows()
     assert [(r["command"], r["parameters"]) for r in rows] == [
         ("echo", {"word": "one", "times": 1}),
         ("echo", {"word": "two", "times": 1}),

@@ -17,13 +17,13 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 from harness import DURATIONS, Harness, Monitored, make_config
-from interactions import option, run_command
+from interactions import run_command
 from metrics_support import fetch, healthz, samples, scrape, value
 
 from monitoring_cog import MonitoringConfig
+from monitoring_cog.cli.payloads import option
 from monitoring_cog.config import MetricsConfig
 
-STRING, INTEGER = 3, 4
 COMMANDS = "monitoring_cog_commands_total"
 DURATION = "monitoring_cog_command_duration_seconds"
 
@@ -45,8 +45,8 @@ async def test_commands_run_through_discord_are_counted_exactly(m: Monitored) ->
     await dpytest.message("!echo again")
     with pytest.raises(commands.CommandInvokeError):
         await dpytest.message("!boom")
-    await run_command(m.bot, "greet", options=[option("name", "Bob", STRING)])  # Hybrid, slash.
-    await run_command(m.bot, "add", options=[option("a", 5, INTEGER)])
+    await run_command(m.bot, "greet", options=[option("name", "Bob")])  # Hybrid, slash.
+    await run_command(m.bot, "add", options=[option("a", 5)])
     await m.db.flush()
 
     body = await scrape(server.url)

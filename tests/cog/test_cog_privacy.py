@@ -17,14 +17,14 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 from harness import Monitored, make_config
-from interactions import option, run_command
+from interactions import run_command
 
 from monitoring_cog import MonitoringConfig
+from monitoring_cog.cli.payloads import option
 from monitoring_cog.config import PrivacyConfig
 from monitoring_cog.recording.privacy import REDACTED
 
 HASH_SECRET = "a secret that is long enough"
-STRING = 3
 TYPED_SECRET = "hunter2-typed-f00d"
 RAW_SECRET = "swordfish-raw-beef"
 SLASH_SECRET = "sk-slash-token-c0ffee"
@@ -79,7 +79,7 @@ async def test_secrets_and_the_raw_user_id_never_reach_the_database(
     await run_command(
         monitored.bot,
         "connect",
-        options=[option("service", "spotify", STRING), option("api_token", SLASH_SECRET, STRING)],
+        options=[option("service", "spotify"), option("api_token", SLASH_SECRET)],
     )
     rows = {row["command"]: row for row in await monitored.rows()}
     await monitored.db.flush()

@@ -19,15 +19,10 @@ from pathlib import Path
 import pytest
 from flood import Flood
 from harness import Monitored, make_config
-from interactions import (
-    DEFERRED_CHANNEL_MESSAGE,
-    MANAGE_GUILD,
-    Responses,
-    run_command,
-    subcommand,
-)
+from interactions import MANAGE_GUILD, Responses, run_command
 
 from monitoring_cog import MonitoringConfig
+from monitoring_cog.cli.payloads import DEFERRED_CHANNEL_MESSAGE, subcommand
 from monitoring_cog.config import RecordingConfig
 
 BOUND = 120.0

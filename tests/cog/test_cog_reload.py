@@ -19,10 +19,11 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 from harness import Harness, Monitored
-from interactions import Responses, make_interaction, option, run_command
+from interactions import Responses, make_interaction, run_command
 from interactions import invoke as invoke_interaction
 
-INTEGER = 4
+from monitoring_cog.cli.payloads import option
+
 NAP = 0.05
 """Seconds each command below sleeps."""
 
@@ -75,7 +76,7 @@ async def test_a_slash_command_that_reloads_the_extension_is_recorded_once(
     start = time.perf_counter()
     await run_command(bot, "reload")
     took = time.perf_counter() - start
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     cog = current_cog(bot)
     assert cog is not first

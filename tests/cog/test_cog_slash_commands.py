@@ -15,22 +15,14 @@ import pytest
 from discord.ext import commands
 from fakes import NOW
 from harness import Harness, Monitored, make_config
-from interactions import (
-    ADMINISTRATOR,
-    DEFERRED_CHANNEL_MESSAGE,
-    EPHEMERAL,
-    MANAGE_GUILD,
-    Responses,
-    option,
-    run_command,
-    subcommand,
-)
+from interactions import ADMINISTRATOR, MANAGE_GUILD, Responses, run_command
+
+from monitoring_cog.cli.payloads import DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, option, subcommand
 
 GREEN = discord.Colour.green().value
 RED = discord.Colour.red().value
 BLURPLE = discord.Colour.blurple().value
 FULL = "█"
-INTEGER = 4
 
 
 def answered(responses: Responses, *, ephemeral: bool = True) -> dict[str, Any]:
@@ -268,7 +260,7 @@ async def test_stats_performance_days_option(monitored: Monitored, responses: Re
     monitored.harness.clock.set(NOW)
     await dpytest.message("!echo today")
 
-    await run_command(monitored.bot, "stats", **stats("performance", option("days", 1, INTEGER)))
+    await run_command(monitored.bot, "stats", **stats("performance", option("days", 1)))
 
     embed = answered(responses)
     assert embed["title"] == "Command performance, last 1 days"

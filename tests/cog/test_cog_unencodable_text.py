@@ -20,14 +20,14 @@ import pytest
 from backends import Backend
 from discord.ext import commands
 from harness import Harness, make_config
-from interactions import Responses, option, run_command
+from interactions import Responses, run_command
 
 from monitoring_cog import Database, ManualClock
+from monitoring_cog.cli.payloads import option
 from monitoring_cog.cog import MonitoringCog
 
 GUILD_NAME = "Caf\ud800 Lounge"
 USER_NAME = "Ze\udfffd"
-INTEGER = 4
 
 
 @pytest.fixture
@@ -40,9 +40,7 @@ async def lounge(
     db = Database(backend.target, config=config, clock=clock)
     harness.databases.append(db)
     cog = await harness.load(bot, db=db)
-    dpytest.configure(bot, guilds=[GUILD_NAME], members=[USER_NAME])
-    bot._connection._command_tree = bot.tree
-    bot._ready.set()
+    harness.configure(bot, guilds=[GUILD_NAME], members=[USER_NAME])
     yield bot, cog
 
 
@@ -61,7 +59,7 @@ async def test_a_guild_and_user_named_with_lone_surrogates_lose_no_row(
     await dpytest.message("!echo a\ud800b")  # In the arguments too.
     with pytest.raises(commands.CommandInvokeError):
         await dpytest.message("!boom")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
     await db.flush()  # Before the fix (SQLite): each batch refused, then every record set aside.
 
     rows = list(reversed(await cog.system.cmd_logger.get_recent_commands(limit=100)))

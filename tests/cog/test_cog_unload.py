@@ -12,13 +12,13 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 from harness import UNLOAD_BOUND, Harness, Monitored, fresh_rows, make_config
-from interactions import Responses, option, run_command, subcommand
+from interactions import Responses, run_command
 
 from monitoring_cog import log_command_execution
+from monitoring_cog.cli.payloads import option, subcommand
 from monitoring_cog.cog import MonitoringCog
 from monitoring_cog.collectors.system import peek_current_system
 
-INTEGER = 4
 LONG_FLUSH = "[recording]\nflush_interval = 3600\n"
 EXPECTED = [("echo", True), ("add", True), ("boom", False), ("tools fail", False)]
 
@@ -41,7 +41,7 @@ async def load(harness: Harness, how: str, *, ready: bool = True) -> MonitoringC
 
 async def run_some_commands(bot: commands.Bot) -> None:
     await dpytest.message("!echo a 2")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
     with pytest.raises(commands.CommandInvokeError):
         await dpytest.message("!boom")
     await run_command(bot, "tools", options=[subcommand("fail")])
@@ -147,7 +147,7 @@ async def test_reloaded_extension_audits_each_command_once(
     cog = await harness.load_extension(bot)
 
     await dpytest.message("!echo once")
-    await run_command(bot, "add", options=[option("a", 1, INTEGER)])
+    await run_command(bot, "add", options=[option("a", 1)])
 
     assert before_calls == ["echo"]
     rows = await Monitored(bot, cog, harness).rows()
