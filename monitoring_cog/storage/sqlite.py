@@ -175,7 +175,11 @@ class SQLiteStorage(Storage):
     async def _open(self) -> aiosqlite.Connection:
         """A new connection, set up and migrated; remembers which file it opened."""
         try:
-            conn = await aiosqlite.connect(self._path, isolation_level=None)
+            # The factory registers the SQL functions as sqlite3 opens the connection, on
+            # aiosqlite's thread (aiosqlite hands its keywords to sqlite3.connect).
+            conn = await aiosqlite.connect(
+                self._path, isolation_level=None, factory=_MonitoringConnection
+            )
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseUnavailable(f"{self._path}: cannot open SQLite database: {exc}") from exc
         try:
@@ -184,7 +188,6 @@ class SQLiteStorage(Storage):
                 if self._path == ":memory:" and pragma.startswith("journal_mode"):
                     continue  # An in-memory database has no WAL.
                 await conn.execute(f"PRAGMA {pragma}")
-            await _on_connection_thread(conn, register_functions)
             await self._migrate(conn)
         except SchemaError:
             await conn.close()
@@ -498,6 +501,14 @@ class SQLiteStorage(Storage):
                 row = await cur.fetchone()
             return int(row[0]) if row else 0
         return await asyncio.to_thread(_file_size, self._path)
+
+
+class _MonitoringConnection(sqlite3.Connection):
+    """A :mod:`sqlite3` connection that has this package's SQL functions from the start."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        register_functions(self)
 
 
 _T = TypeVar("_T")
