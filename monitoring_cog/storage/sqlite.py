@@ -12,10 +12,10 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -84,7 +84,6 @@ ON CONFLICT (guild_id) DO UPDATE SET
     guild_name = COALESCE(excluded.guild_name, servers.guild_name),
     last_seen = MAX(servers.last_seen, excluded.last_seen)
 """
-_INSERT_REPLAY = "INSERT INTO spill_replays (spill_id, records, replayed_at) VALUES (?, ?, ?)"
 _INSERT_AUDIT = """
 INSERT INTO audit_logs (guild_id, guild_name, user_id, username, command, parameters, duration,
                         success, error_type, error_message, executed_at)
@@ -283,16 +282,17 @@ class SQLiteStorage(Storage):
         async with self._tx_lock:
             conn = await self._live_connection()
             try:
-                await _begin_immediate(conn, wait_ms, self._busy_timeout_ms)
-                if replay is not None:
-                    # First: a spill written already fails here, before its rows go in again.
-                    await conn.execute(_INSERT_REPLAY, replay)
-                for sql, rows in _batch_rows(batch):
-                    await conn.executemany(sql, rows)
+                # BEGIN and every statement in one call on SQLite's thread: one hand-over and
+                # one future per batch instead of one per statement, and the rows' parameters
+                # built there rather than on the event loop.
+                await _on_connection_thread(
+                    conn, _write_batch, batch, wait_ms, self._busy_timeout_ms, replay
+                )
+                # The commit on its own, so a flush cancelled before it rolls the batch back.
                 await conn.execute("COMMIT")
             except BaseException as exc:
-                # Queued behind the statement in progress, which runs to its end even if this
-                # await was cancelled: undoes whatever the batch left open.
+                # Queued behind the batch's call, which runs to its end even if this await was
+                # cancelled: undoes whatever it left open (nothing if it rolled back itself).
                 await _rollback(conn)
                 self._note_write_error(exc)
                 raise
@@ -511,82 +511,94 @@ class _MonitoringConnection(sqlite3.Connection):
         register_functions(self)
 
 
-async def _begin_immediate(
-    conn: aiosqlite.Connection, lock_wait_ms: int | None, busy_timeout_ms: int
+_T = TypeVar("_T")
+
+
+async def _on_connection_thread(
+    conn: aiosqlite.Connection, function: Callable[..., _T], *args: Any
+) -> _T:
+    """``function(sqlite3_connection, *args)``, run on ``conn``'s worker thread.
+
+    aiosqlite runs each of its calls this way; its ``_execute`` is not public, but has been there,
+    the same, through every version this package supports (``aiosqlite>=0.19``).
+    """
+    execute: Callable[..., Awaitable[_T]] = conn._execute
+    return await execute(function, conn._conn, *args)
+
+
+def _write_batch(
+    db: sqlite3.Connection,
+    batch: WriteBatch,
+    lock_wait_ms: int | None = None,
+    busy_timeout_ms: int = 5000,
+    replay: tuple[str, int, float] | None = None,
 ) -> None:
-    """``BEGIN IMMEDIATE``, waiting ``lock_wait_ms`` for the write lock instead of the busy
-    timeout (``busy_timeout_ms``, restored whether or not the lock was had) if given."""
+    """Open a transaction and write ``batch`` in it, on SQLite's thread; the caller commits.
+
+    ``lock_wait_ms`` replaces the busy timeout (``busy_timeout_ms``) for this transaction's
+    lock; ``replay`` is the (spill id, records, time) to record with the batch. Rolls back and
+    re-raises if any statement fails.
+    """
     if lock_wait_ms is not None:
-        await conn.execute(f"PRAGMA busy_timeout = {int(lock_wait_ms)}")
+        db.execute(f"PRAGMA busy_timeout = {lock_wait_ms}")
     try:
-        await conn.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
     finally:
         if lock_wait_ms is not None:
-            # Queued before this await can be cancelled: it runs either way.
-            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-
-
-def _batch_rows(batch: WriteBatch) -> list[tuple[str, Iterable[Sequence[Any]]]]:
-    """Each statement of ``batch`` with its rows, in the order they are written.
-
-    The rows are generators: ``executemany`` consumes them on SQLite's thread, so the parameters
-    are built there rather than on the event loop.
-    """
-    statements: list[tuple[str, Iterable[Sequence[Any]]]] = []
-    if batch.servers:
-        statements.append(
-            (
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    try:
+        if replay is not None:
+            # First: a spill written already fails here, before its rows are inserted again.
+            db.execute(
+                "INSERT INTO spill_replays (spill_id, records, replayed_at) VALUES (?, ?, ?)",
+                replay,
+            )
+        if batch.servers:
+            db.executemany(
                 _UPSERT_SERVER,
-                ((guild, name, seen, seen) for guild, (name, seen) in batch.servers.items()),
+                [(guild, name, seen, seen) for guild, (name, seen) in batch.servers.items()],
             )
-        )
-    if batch.audit_rows:
-        statements.append((_INSERT_AUDIT, batch.audit_rows))
-    if batch.days:
-        statements.append(
-            (
+        if batch.audit_rows:
+            db.executemany(_INSERT_AUDIT, batch.audit_rows)
+        if batch.days:
+            db.executemany(
                 _UPSERT_DAY,
-                ((guild, day.isoformat(), *totals) for (guild, day), totals in batch.days.items()),
+                [(guild, day.isoformat(), *totals) for (guild, day), totals in batch.days.items()],
             )
-        )
-    if batch.users:
-        statements.append(
-            (
+        if batch.users:
+            db.executemany(
                 _UPSERT_USER,
-                (
+                [
                     (guild, day.isoformat(), user, count)
                     for (guild, day, user), count in batch.users.items()
-                ),
+                ],
             )
-        )
-    if batch.commands:
-        statements.append(
-            (
+        if batch.commands:
+            db.executemany(
                 _UPSERT_COMMAND,
-                (
+                [
                     (guild, day.isoformat(), command, *stats)
                     for (guild, day, command), stats in batch.commands.items()
-                ),
+                ],
             )
-        )
-    if batch.latency:
-        statements.append(
-            (
+        if batch.latency:
+            db.executemany(
                 _UPSERT_LATENCY,
-                (
+                [
                     (guild, day.isoformat(), command, blob_of(histogram))
                     for (guild, day, command), histogram in batch.latency.items()
-                ),
+                ],
             )
-        )
-    if batch.minutes:
-        statements.append(
-            (
+        if batch.minutes:
+            db.executemany(
                 _UPSERT_MINUTE,
-                ((minute, guild, *counts) for (guild, minute), counts in batch.minutes.items()),
+                [(minute, guild, *counts) for (guild, minute), counts in batch.minutes.items()],
             )
-        )
-    return statements
+    except BaseException:
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        raise
 
 
 def register_functions(db: sqlite3.Connection) -> None:
