@@ -5,7 +5,9 @@ A batch is written in one call on the connection's worker thread through aiosqli
 loop too much on small batches, see its docstring). These tests fail if an aiosqlite release
 changes what that relies on: the function gets the sqlite3 connection, on the thread aiosqlite's
 own calls run on; what it raises reaches the caller as it was; calls run in the order they were
-made (a write's rollback is queued behind the batch's call).
+made (a write's rollback is queued behind the batch's call). And a connection never closed lets
+its thread be stopped at exit, with no event loop left (``_stop_worker``), each release its own
+way.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from monitoring_cog.storage.sqlite import _on_connection_thread
+from monitoring_cog.storage.sqlite import _on_connection_thread, _stop_worker
 
 
 @pytest.fixture
@@ -83,3 +86,27 @@ async def test_calls_run_in_the_order_they_were_made(conn: aiosqlite.Connection)
 
     assert await counting == 2
     await inserting
+
+
+def test_the_worker_thread_stops_without_an_event_loop_and_what_was_committed_stays(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "abandoned.db"
+
+    async def open_and_write() -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        await connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        await connection.execute("INSERT INTO t (id) VALUES (1)")
+        return connection
+
+    before = set(threading.enumerate())
+    # As at exit: asyncio.run has ended and no event loop is left.
+    conn = asyncio.run(open_and_write())
+    [worker] = set(threading.enumerate()) - before
+
+    _stop_worker(conn)
+
+    worker.join(timeout=10)  # A hang guard: the thread ends at once, or never.
+    assert not worker.is_alive()
+    with closing(sqlite3.connect(path)) as check:
+        assert check.execute("SELECT id FROM t").fetchall() == [(1,)]

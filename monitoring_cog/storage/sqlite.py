@@ -308,15 +308,7 @@ class SQLiteStorage(Storage):
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        # Ends aiosqlite's worker thread once it is done with what it was given: a thread that
-        # is not a daemon, which would otherwise keep the interpreter from exiting.
-        stop = getattr(conn, "stop", None)
-        if stop is not None:
-            stop()  # aiosqlite 0.20 and later: also closes the sqlite3 connection.
-        else:
-            # aiosqlite 0.19 has no stop(): its thread ends once the flag is down and its queue
-            # empty; the sqlite3 connection closes with the process (what was committed stays).
-            conn._running = False
+        _stop_worker(conn)
 
     async def day_totals(self, guild_id: str | None, first: date, last: date) -> list[DayTotals]:
         conn = self._connection()
@@ -509,6 +501,29 @@ class _MonitoringConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         register_functions(self)
+
+
+def _stop_worker(conn: aiosqlite.Connection) -> None:
+    """Have ``conn``'s worker thread end once it is done with what it was given, without an
+    event loop: a thread that is not a daemon, which would otherwise keep the interpreter from
+    exiting.
+
+    Only aiosqlite 0.22.1 and later have a public way (``stop()``); 0.19 to 0.21 are each
+    stopped their own way (0.22.0's way needs an event loop: the dependency leaves it out).
+    Without ``stop()`` the sqlite3 connection closes with the process (what was committed
+    stays).
+    """
+    stop = getattr(conn, "stop", None)
+    if stop is not None:
+        stop()  # Also closes the sqlite3 connection.
+        return
+    stop_running = getattr(conn, "_stop_running", None)
+    if stop_running is not None:
+        # 0.20 and 0.21: the thread waits on its queue until this puts a stop item there.
+        stop_running()
+    else:
+        # 0.19: the thread ends once this flag is down and its queue empty.
+        conn._running = False
 
 
 _T = TypeVar("_T")
