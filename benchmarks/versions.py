@@ -11,8 +11,12 @@ committed per second of wall clock and the event loop's CPU time per row.
 The revision's ``monitoring_cog`` and ``migrations`` are taken with ``git archive``; it must be
 able to create its own database (any revision of this package can).
 
+``--flush-every N`` awaits ``db.flush()`` after every ``N`` calls instead of once at the end:
+many small batches, as a bot under light load writes them, where what a batch costs beyond its
+rows (thread hand-overs, the transaction) is most of the work.
+
 Run: ``benchmarks/.venv/bin/python benchmarks/versions.py --against REV`` (``--quick`` for a
-smoke run; ``--rounds``, ``--per-round``).
+smoke run; ``--rounds``, ``--per-round``, ``--flush-every``).
 """
 
 from __future__ import annotations
@@ -57,11 +61,21 @@ def extract(revision: str, into: Path) -> Path:
     return into
 
 
-def run_child(package_root: Path, database: Path, count: int, offset: int) -> dict[str, Any]:
+def run_child(
+    package_root: Path, database: Path, count: int, offset: int, flush_every: int
+) -> dict[str, Any]:
     """One round in a fresh process that imports the package under ``package_root``."""
     env = dict(os.environ, PYTHONPATH=str(package_root))
     done = subprocess.run(
-        [sys.executable, __file__, "--child", str(database), str(count), str(offset)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            str(database),
+            str(count),
+            str(offset),
+            str(flush_every),
+        ],
         env=env,
         cwd=HERE,
         capture_output=True,
@@ -77,8 +91,11 @@ def run_child(package_root: Path, database: Path, count: int, offset: int) -> di
     return result
 
 
-async def child(database: str, count: int, offset: int) -> None:
-    """The round itself: ``count`` ``log_command`` calls, then a flush; prints one JSON line."""
+async def child(database: str, count: int, offset: int, flush_every: int) -> None:
+    """The round itself: ``count`` ``log_command`` calls, then a flush; prints one JSON line.
+
+    With ``flush_every`` (0: never), a flush also follows every ``flush_every`` calls.
+    """
     from _common import workload
 
     import monitoring_cog
@@ -91,7 +108,9 @@ async def child(database: str, count: int, offset: int) -> None:
     started, cpu = time.perf_counter(), time.thread_time()
     for index in range(count):
         await calls[(offset + index) % POOL].log(log)
-        if index % 100 == 99:
+        if flush_every and index % flush_every == flush_every - 1:
+            await db.flush()
+        elif index % 100 == 99:
             await asyncio.sleep(0)
     await db.flush()
     elapsed = time.perf_counter() - started
@@ -110,7 +129,7 @@ async def child(database: str, count: int, offset: int) -> None:
     )
 
 
-def main(revision: str, rounds: int, per_round: int) -> None:
+def main(revision: str, rounds: int, per_round: int, flush_every: int) -> None:
     with workdir("versions-") as scratch:
         folder = Path(scratch)
         roots = {"working tree": ROOT, revision: extract(revision, folder / "revision")}
@@ -119,14 +138,19 @@ def main(revision: str, rounds: int, per_round: int) -> None:
             order = list(roots) if index % 2 == 0 else list(reversed(roots))
             for name in order:
                 database = folder / f"{'tree' if roots[name] == ROOT else 'revision'}.db"
-                samples[name].append(run_child(roots[name], database, per_round, index * per_round))
-    report(samples, rounds, per_round)
+                samples[name].append(
+                    run_child(roots[name], database, per_round, index * per_round, flush_every)
+                )
+    report(samples, rounds, per_round, flush_every)
 
 
-def report(samples: dict[str, list[dict[str, Any]]], rounds: int, per_round: int) -> None:
+def report(
+    samples: dict[str, list[dict[str, Any]]], rounds: int, per_round: int, flush_every: int
+) -> None:
+    batches = f", a flush every {flush_every:,}" if flush_every else ""
     table = Table(
         f"Versions: log_command into SQLite, median of {rounds} alternated rounds of"
-        f" {per_round:,} (each version in its own process and file)",
+        f" {per_round:,}{batches} (each version in its own process and file)",
         ["version", "rows/s", "loop µs/row", "rows/s by round", "dropped"],
     )
     figures: dict[str, Any] = {}
@@ -144,17 +168,32 @@ def report(samples: dict[str, list[dict[str, Any]]], rounds: int, per_round: int
             " ".join(f"{v:,}" for v in figures[name]["by_round"]),
             str(figures[name]["dropped"]),
         )
-    emit("versions", {"rounds": rounds, "per_round": per_round, "versions": figures}, table)
+    emit(
+        "versions",
+        {
+            "rounds": rounds,
+            "per_round": per_round,
+            "flush_every": flush_every,
+            "versions": figures,
+        },
+        table,
+    )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
-        asyncio.run(child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        asyncio.run(child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])))
     else:
         cli = parser(__doc__.splitlines()[0])
         cli.add_argument("--against", required=True, help="the git revision to compare with")
         cli.add_argument("--rounds", type=int, help="alternated rounds (default 8)")
         cli.add_argument("--per-round", type=int, help="log_command calls per round (20000)")
+        cli.add_argument(
+            "--flush-every",
+            type=int,
+            default=0,
+            help="also flush after every N calls: many small batches (default: only at the end)",
+        )
         args = cli.parse_args()
         rounds, per_round = (2, 2000) if args.quick else (8, 20_000)
-        main(args.against, args.rounds or rounds, args.per_round or per_round)
+        main(args.against, args.rounds or rounds, args.per_round or per_round, args.flush_every)
