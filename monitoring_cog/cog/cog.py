@@ -3,7 +3,9 @@
 It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor` (every command
 audited through discord.py's hooks), a background health check that alerts a channel when the
 overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
-``/health`` and ``/stats`` slash commands.
+``/health`` and ``/stats`` slash commands. Urgent happenings (a status change, a global rate
+limit, records dropped) are emitted on :attr:`MonitoringCog.vital_events`; with ``[alerts]
+webhook_url`` set, a :class:`~monitoring_cog.vitals.webhook.WebhookAlerts` posts them to a webhook.
 
 The background loops are :class:`~monitoring_cog.collectors.periodic.PeriodicTask` schedules on the
 event loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock,
@@ -34,6 +36,11 @@ from ..collectors.system import (
 from ..config import MonitoringConfig, load_config
 from ..database import Database
 from ..errors import DatabaseUnavailable
+from ..vitals.drops import DropWatch
+from ..vitals.events import VitalEvents
+from ..vitals.rate_limits import RateLimitMonitor
+from ..vitals.status_change import status_change_event
+from ..vitals.webhook import WebhookAlerts
 from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
@@ -54,6 +61,9 @@ in 75 steps of about a millisecond each, rather than one that holds the loop for
 second or more."""
 _LOOPS_SHARE = 0.25
 """Part of ``recording.close_timeout`` that unloading waits for its background loops to stop."""
+DROP_CHECK_INTERVAL = 5.0
+"""Seconds between two looks at the recorder's drop count (an attribute read): records dropped
+are alerted within this long."""
 PRUNE_START_DELAY = 60.0
 """Seconds after the bot is ready before the first prune (or ``prune_interval`` if shorter):
 start-up is busy enough, and a prune right at load would race whatever the bot does first."""
@@ -124,6 +134,19 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self._previous_system: MonitoringSystem | None = None
         self.metrics_server: MetricsServer | None = None
         """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
+        self.vital_events = VitalEvents(self.db.errors)
+        """Where urgent happenings are emitted; the webhook alerts subscribe to it."""
+        self.rate_limits = RateLimitMonitor(
+            events=self.vital_events,
+            clock=self.db.clock,
+            warning_hits=self.config.health.rate_limit_warning_hits,
+        )
+        """HTTP 429s from discord.py's logs: the health report's ``rate_limits``."""
+        self.drop_watch = DropWatch(self.db.recorder, self.vital_events, self.db.clock)
+        self.webhook: WebhookAlerts | None = None
+        """The webhook alerts go to while loaded (``[alerts] webhook_url``), else ``None``."""
+        # Read now (the environment variable may hold it): a bad URL fails before any hook is in.
+        self._webhook_url = self.config.alerts.webhook_url_value()
         self._apply_permissions()
 
     def _apply_permissions(self) -> None:
@@ -167,6 +190,11 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             raise
         if self.bot.is_ready():  # Loaded after start-up: on_ready has been and gone.
             await self._register_all()
+        self.rate_limits.attach()
+        self.system.health_check.add_section("rate_limits", self.rate_limits)
+        await self._start_webhook()
+        self.drop_watch_loop.change_interval(seconds=DROP_CHECK_INTERVAL)
+        self.drop_watch_loop.start()
         self.cpu_sample_loop.change_interval(
             seconds=self.config.health.cpu_window / SAMPLES_PER_WINDOW
         )
@@ -192,13 +220,15 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         limit = self.config.recording.close_timeout
         deadline = clock.time() + limit
         self.auditor.uninstall()
+        self.rate_limits.detach()
+        self.system.health_check.remove_section("rate_limits", self.rate_limits)
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so
         # that the database's close keeps the most of it (what the check was writing is the
         # recorder's to store or spill).
         loops_done_by = clock.time() + limit * _LOOPS_SHARE
-        loops = (self.health_loop, self.prune_loop, self.cpu_sample_loop)
+        loops = (self.health_loop, self.prune_loop, self.cpu_sample_loop, self.drop_watch_loop)
         for loop in loops:
             loop.cancel()
         for loop in loops:
@@ -208,6 +238,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
         remaining = max(0.0, deadline - clock.time())
+        # The webhook posts what it holds while the database closes, within the same deadline.
+        webhook_closing = self._close_webhook(remaining)
         try:
             if self._owns_db:
                 await self.db.close(within=remaining)
@@ -215,6 +247,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 await self._flush_for_owner(remaining)
         except Exception:
             _log.exception("monitoring: could not write queued records on unload")
+        if webhook_closing is not None:
+            await asyncio.wait({webhook_closing}, timeout=max(0.0, deadline - clock.time()))
 
     async def _flush_for_owner(self, within: float) -> None:
         flushing = asyncio.ensure_future(self.db.flush())
@@ -231,12 +265,41 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             return
         flushing.result()
 
+    async def _start_webhook(self) -> None:
+        settings = self.config.alerts
+        if not self._webhook_url:
+            return
+        webhook = WebhookAlerts(
+            self._webhook_url,
+            min_interval=settings.min_interval,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            queue_size=settings.queue_size,
+            errors=self.db.errors,
+        )
+        await webhook.start()
+        self.vital_events.subscribe(webhook)
+        self.webhook = webhook
+
+    def _close_webhook(self, within: float) -> asyncio.Future[None] | None:
+        webhook, self.webhook = self.webhook, None
+        if webhook is None:
+            return None
+        self.vital_events.unsubscribe(webhook)
+        return asyncio.ensure_future(webhook.close(within=within))
+
     async def _start_metrics(self) -> None:
         # Imported here: prometheus_client is only loaded when the endpoint is on.
         from ..web.metrics_server import MetricsServer
 
         settings = self.config.metrics
-        server = MetricsServer(self.system, settings.host, settings.port)
+        server = MetricsServer(
+            self.system,
+            settings.host,
+            settings.port,
+            rate_limits=self.rate_limits,
+            webhook=self.webhook,
+        )
         try:
             await server.start()
         except OSError as exc:
@@ -294,7 +357,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         """Run the full health check; post an alert when the overall status changes.
 
         Alerts go out at most once per ``cog.alert_min_interval``; a change within it is logged
-        and held, and the latest status is posted at the first check after it.
+        and held, and the latest status is posted at the first check after it. Each alert posted
+        is also emitted as a ``"status_change"`` vital event (the webhook's).
         """
         report = await self.system.health_check.get_full_health_report()
         change = self.alerter.observe(str(report.get("overall_status", "unhealthy")))
@@ -305,6 +369,16 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         now = self.db.clock.monotonic()
         alert = throttle.offer(change, now)
         if alert is not None:
+            self.vital_events.emit(
+                status_change_event(
+                    alert.previous,
+                    alert.current,
+                    report,
+                    changes=alert.changes,
+                    path=alert.path,
+                    at=self.db.clock.time(),
+                )
+            )
             embed = alert_embed(
                 alert.previous, alert.current, report, changes=alert.changes, path=alert.path
             )
@@ -360,6 +434,17 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
     async def _before_prune_loop(self) -> None:
         await self.bot.wait_until_ready()
         await asyncio.sleep(min(PRUNE_START_DELAY, self.config.retention.prune_interval))
+
+    # -- records dropped, alerted at once ------------------------------------------------------
+
+    @periodic(seconds=DROP_CHECK_INTERVAL)
+    async def drop_watch_loop(self) -> None:
+        """Emit ``"records_dropped"`` when the recorder dropped records since the last look.
+
+        Runs every :data:`DROP_CHECK_INTERVAL` seconds from load on, ready or not: an attribute
+        read, off the command's path.
+        """
+        self.drop_watch.check()
 
     # -- CPU samples for the health check's window ---------------------------------------------
 

@@ -27,6 +27,7 @@ from ..errors import ConfigError
 
 __all__ = (
     "CONFIG_ENV_VAR",
+    "AlertsConfig",
     "CogConfig",
     "DatabaseConfig",
     "HealthConfig",
@@ -175,6 +176,9 @@ class HealthConfig:
     one whole window has passed since start-up, the reading is shown but counts as healthy."""
     database_slow_seconds: float = 0.5
     """A database round trip slower than this makes the database ``slow``."""
+    rate_limit_warning_hits: int = 1000
+    """HTTP 429 responses in the last hour at which ``rate_limits`` turns ``warning`` (a global
+    rate limit does at once); 0: only a global one does."""
 
     def __post_init__(self) -> None:
         _require(
@@ -208,6 +212,12 @@ class HealthConfig:
             "health.database_slow_seconds",
             "a number > 0",
             self.database_slow_seconds,
+        )
+        _require(
+            self.rate_limit_warning_hits >= 0,
+            "health.rate_limit_warning_hits",
+            "an integer >= 0 (0: only a global rate limit warns)",
+            self.rate_limit_warning_hits,
         )
 
 
@@ -385,6 +395,72 @@ class MetricsConfig:
         )
 
 
+WEBHOOK_URL_ENV = "MONITORING_ALERT_WEBHOOK_URL"
+"""The default environment variable holding the alert webhook's URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    """``[alerts]``: alerts that reach someone when the bot cannot post (a Discord webhook).
+
+    The webhook URL is a secret: it is read from ``$webhook_url_env`` (which wins) or
+    ``webhook_url``, checked at start-up (see :mod:`monitoring_cog.config.webhooks` for what is
+    accepted) and never shown unredacted.
+    """
+
+    webhook_url: str = field(default="", repr=False)
+    """The webhook to post alerts to, if not in the environment variable; "" for none."""
+    webhook_url_env: str = WEBHOOK_URL_ENV
+    """Environment variable holding the webhook URL ("" to read ``webhook_url`` only)."""
+    min_interval: float = 60.0
+    """Seconds at least between two webhook messages of the same kind. Events of that kind
+    within them are held; the latest goes out when they have passed, counting the others."""
+    timeout: float = 10.0
+    """Seconds one attempt to post may take."""
+    retries: int = 2
+    """Further attempts after a post fails with 429, a 5xx or a network error."""
+    queue_size: int = 100
+    """Messages waiting to be posted at most; past it new ones are dropped and counted."""
+
+    def __post_init__(self) -> None:
+        _require(
+            self.webhook_url_env == "" or _ENV_NAME.fullmatch(self.webhook_url_env) is not None,
+            "alerts.webhook_url_env",
+            f'an environment variable name such as "{WEBHOOK_URL_ENV}", or ""',
+            self.webhook_url_env,
+        )
+        _require(
+            self.min_interval > 0,
+            "alerts.min_interval",
+            "a number of seconds > 0",
+            self.min_interval,
+        )
+        _require(self.timeout > 0, "alerts.timeout", "a number of seconds > 0", self.timeout)
+        _require(self.retries >= 0, "alerts.retries", "an integer >= 0", self.retries)
+        _require(self.queue_size >= 1, "alerts.queue_size", "an integer >= 1", self.queue_size)
+        self.webhook_url_value()  # A bad URL fails now, at start-up, not at the first alert.
+
+    def webhook_url_value(self, environ: Mapping[str, str] | None = None) -> str:
+        """The webhook URL: ``$webhook_url_env`` if set and non-empty, else ``webhook_url``;
+        "" for none.
+
+        Raises :class:`ConfigError` naming where it came from if it is not an accepted webhook
+        URL (the message shows it redacted).
+        """
+        from .webhooks import redact_webhook_url, webhook_url_problem
+
+        env = os.environ if environ is None else environ
+        from_env = env.get(self.webhook_url_env, "") if self.webhook_url_env else ""
+        url = (from_env or self.webhook_url).strip()
+        if not url:
+            return ""
+        problem = webhook_url_problem(url)
+        if problem is not None:
+            key = f"${self.webhook_url_env}" if from_env else "alerts.webhook_url"
+            raise ConfigError(f"{key}: expected {problem}, got {redact_webhook_url(url)!r}")
+        return url
+
+
 @dataclass(frozen=True, slots=True)
 class MonitoringConfig:
     """The whole configuration. Build it with :func:`load_config` or directly in code."""
@@ -397,6 +473,7 @@ class MonitoringConfig:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     cog: CogConfig = field(default_factory=CogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str | None = field(default=None, compare=False)
     """The file this config was read from, if any (not a TOML key)."""
 

@@ -1,9 +1,10 @@
 """``MonitoringCollector``: the monitoring system's figures as Prometheus metrics.
 
 A custom ``prometheus_client`` collector: nothing is updated as commands run. At each scrape it
-reads what already exists (the writer's per-command totals, the recorder's counters and the latest
-health report) and turns it into metric families. Every name starts with ``monitoring_cog_``.
-Labels never hold guild or user ids: only the command name, the outcome and the health component,
+reads what already exists (the writer's per-command totals, the recorder's counters, the latest
+health report, the rate-limit monitor's and the webhook's counts) and turns it into metric
+families. Every name starts with ``monitoring_cog_``. Labels never hold guild or user ids: only
+the command name, the outcome, the health component, a rate limit's scope and route template,
 all of bounded cardinality.
 """
 
@@ -27,6 +28,8 @@ from ..recording.metric_totals import DURATION_BUCKETS, CommandTotals
 if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
     from ..database import Database
+    from ..vitals.rate_limits import RateLimitMonitor
+    from ..vitals.webhook import WebhookAlerts
 
 __all__ = ("HEALTH_COMPONENTS", "STATUS_VALUES", "MonitoringCollector", "latest_report")
 
@@ -72,11 +75,24 @@ class MonitoringCollector(Collector):
         so the command counts cover commands written from then on.
     health:
         Where the latest health report comes from; ``None`` leaves out the health gauges.
+    rate_limits:
+        The 429 counts to export (``monitoring_cog_rate_limits_total``); ``None`` leaves them out.
+    webhook:
+        The webhook alerts whose posts to export; ``None`` leaves them out.
     """
 
-    def __init__(self, db: Database, health: HealthCheck | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        health: HealthCheck | None = None,
+        *,
+        rate_limits: RateLimitMonitor | None = None,
+        webhook: WebhookAlerts | None = None,
+    ) -> None:
         self.db = db
         self.health = health
+        self.rate_limits = rate_limits
+        self.webhook = webhook
         self.totals: CommandTotals = db.recorder.track_commands()
 
     def register(self, registry: CollectorRegistry | None = None) -> CollectorRegistry:
@@ -89,6 +105,10 @@ class MonitoringCollector(Collector):
         """The metric families, as of now."""
         yield from self._commands()
         yield from self._recorder()
+        if self.rate_limits is not None:
+            yield from _rate_limits(self.rate_limits)
+        if self.webhook is not None:
+            yield from _webhook(self.webhook)
         report = latest_report(self.health)
         if report is not None:
             try:
@@ -158,6 +178,44 @@ class MonitoringCollector(Collector):
             "Exceptions inside the monitoring code, caught so that they never reach the bot.",
             value=self.db.errors.errors,
         )
+
+
+def _rate_limits(monitor: RateLimitMonitor) -> Iterator[Metric]:
+    """429s per scope and route template: every one under ``scope="route"``, the global ones
+    under ``scope="global"`` as well (discord.py logs both for a global 429)."""
+    family = CounterMetricFamily(
+        "monitoring_cog_rate_limits",
+        "HTTP 429 responses the bot received, from discord.py's logs: scope=route counts every "
+        "one by route template, scope=global the global ones among them.",
+        labels=("scope", "route"),
+    )
+    for scope, counts in (("route", monitor.route_hits), ("global", monitor.global_hits)):
+        for route, hits in sorted(dict(counts).items()):
+            family.add_metric([scope, route], hits)
+    yield family
+
+
+def _webhook(webhook: WebhookAlerts) -> Iterator[Metric]:
+    posts = CounterMetricFamily(
+        "monitoring_cog_webhook_posts",
+        "Alert messages for the webhook by outcome: posted, failed (after its retries, or "
+        "refused) or dropped (queue full, or not sent by close).",
+        labels=("outcome",),
+    )
+    for outcome in ("posted", "failed", "dropped"):
+        posts.add_metric([outcome], getattr(webhook, outcome))
+    yield posts
+    yield CounterMetricFamily(
+        "monitoring_cog_webhook_retries",
+        "Webhook posts attempted again after a 429, a 5xx or a network error.",
+        value=webhook.retried,
+    )
+    yield CounterMetricFamily(
+        "monitoring_cog_webhook_held",
+        "Alerts held back by the per-kind rate limit ([alerts] min_interval): each sent later, "
+        "or summed up by a later message of its kind.",
+        value=webhook.held,
+    )
 
 
 def _health(report: dict[str, Any]) -> Iterator[Metric]:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
     from ..collectors.system import MonitoringSystem
     from ..database import Database
+    from ..vitals.rate_limits import RateLimitMonitor
+    from ..vitals.webhook import WebhookAlerts
 
 __all__ = ("MetricsServer",)
 
@@ -54,6 +56,9 @@ class MetricsServer:
     health:
         Where ``/healthz`` and the health gauges read the latest report; by default the
         system's health check.
+    rate_limits, webhook:
+        A :class:`~monitoring_cog.vitals.rate_limits.RateLimitMonitor` and a
+        :class:`~monitoring_cog.vitals.webhook.WebhookAlerts` whose counts to export too.
 
     Use ``await server.start()`` and ``await server.stop()``, or ``async with``::
 
@@ -68,6 +73,8 @@ class MetricsServer:
         port: int = 9811,
         *,
         health: HealthCheck | None = None,
+        rate_limits: RateLimitMonitor | None = None,
+        webhook: WebhookAlerts | None = None,
     ) -> None:
         from ..database import Database
 
@@ -79,7 +86,7 @@ class MetricsServer:
         self.host = host
         self.requested_port = port
         self.health = health
-        self.collector = MonitoringCollector(db, health)
+        self.collector = MonitoringCollector(db, health, rate_limits=rate_limits, webhook=webhook)
         self.registry = self.collector.register()
         """A registry of this server's own, never ``prometheus_client``'s global one: two bots in
         one process (or tests) do not collide."""
