@@ -32,8 +32,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from _common import Table, emit, median, parser, workdir
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 POOL = 20_000
@@ -96,7 +94,7 @@ async def child(database: str, count: int, offset: int, flush_every: int) -> Non
 
     With ``flush_every`` (0: never), a flush also follows every ``flush_every`` calls.
     """
-    from _common import workload
+    from _workload import workload
 
     import monitoring_cog
     from monitoring_cog import Database, MonitoringConfig, create_monitoring_system
@@ -130,6 +128,10 @@ async def child(database: str, count: int, offset: int, flush_every: int) -> Non
 
 
 def main(revision: str, rounds: int, per_round: int, flush_every: int) -> None:
+    # Imported here, not at the top: the child runs the other revision's package, which may not
+    # have what _common imports from this one.
+    from _common import workdir
+
     with workdir("versions-") as scratch:
         folder = Path(scratch)
         roots = {"working tree": ROOT, revision: extract(revision, folder / "revision")}
@@ -147,6 +149,8 @@ def main(revision: str, rounds: int, per_round: int, flush_every: int) -> None:
 def report(
     samples: dict[str, list[dict[str, Any]]], rounds: int, per_round: int, flush_every: int
 ) -> None:
+    from _common import Table, emit, median
+
     batches = f", a flush every {flush_every:,}" if flush_every else ""
     table = Table(
         f"Versions: log_command into SQLite, median of {rounds} alternated rounds of"
@@ -184,6 +188,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--child":
         asyncio.run(child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])))
     else:
+        from _common import parser
+
         cli = parser(__doc__.splitlines()[0])
         cli.add_argument("--against", required=True, help="the git revision to compare with")
         cli.add_argument("--rounds", type=int, help="alternated rounds (default 8)")
