@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
     from ..collectors.system import MonitoringSystem
     from ..database import Database
+    from ..vitals.gateway import GatewayMonitor
 
 __all__ = ("MetricsServer",)
 
@@ -54,6 +55,9 @@ class MetricsServer:
     health:
         Where ``/healthz`` and the health gauges read the latest report; by default the
         system's health check.
+    gateway:
+        The bot's :class:`~monitoring_cog.vitals.gateway.GatewayMonitor`, for the shard,
+        population and gateway event metrics (the cog passes its own); ``None`` leaves them out.
 
     Use ``await server.start()`` and ``await server.stop()``, or ``async with``::
 
@@ -68,6 +72,7 @@ class MetricsServer:
         port: int = 9811,
         *,
         health: HealthCheck | None = None,
+        gateway: GatewayMonitor | None = None,
     ) -> None:
         from ..database import Database
 
@@ -79,7 +84,7 @@ class MetricsServer:
         self.host = host
         self.requested_port = port
         self.health = health
-        self.collector = MonitoringCollector(db, health)
+        self.collector = MonitoringCollector(db, health, gateway=gateway)
         self.registry = self.collector.register()
         """A registry of this server's own, never ``prometheus_client``'s global one: two bots in
         one process (or tests) do not collide."""
