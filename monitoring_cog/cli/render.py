@@ -19,6 +19,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..vitals.gateway_summary import gateway_lines
+
 __all__ = (
     "STATUS_STYLES",
     "format_duration",
@@ -112,6 +114,9 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
                 f"commands failed ({errors.get('error_rate', 0) * 100:.1f} %)",
             )
         )
+    gateway = report.get("gateway")
+    if isinstance(gateway, Mapping):
+        rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
     recording = report.get("recording")
     if recording:
         rows.append(

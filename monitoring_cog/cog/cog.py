@@ -1,9 +1,10 @@
 """``MonitoringCog``: what a bot owner installs with ``await bot.load_extension("monitoring_cog")``.
 
 It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor` (every command
-audited through discord.py's hooks), a background health check that alerts a channel when the
-overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
-``/health`` and ``/stats`` slash commands.
+audited through discord.py's hooks), the :class:`~monitoring_cog.vitals.gateway.GatewayMonitor`
+(shards, guilds and members: ``report["gateway"]``, and the growth), a background health check
+that alerts a channel when the overall status changes, a background prune of audit rows past
+``retention.audit_days``, and the ``/health`` and ``/stats`` slash commands.
 
 The background loops are :class:`~monitoring_cog.collectors.periodic.PeriodicTask` schedules on the
 event loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock,
@@ -34,6 +35,8 @@ from ..collectors.system import (
 from ..config import MonitoringConfig, load_config
 from ..database import Database
 from ..errors import DatabaseUnavailable
+from ..vitals.events import VitalEvents
+from ..vitals.gateway import GatewayMonitor
 from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
@@ -119,9 +122,16 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             self.db, process=process, make_current=False
         )
         self.auditor = CommandAuditor(bot, self.system)
+        self.vital_events = VitalEvents(self.db.errors)
+        """Where the bot's vitals emit what needs saying at once (alerting subscribes)."""
+        self.gateway = GatewayMonitor(
+            bot, self.config.gateway, db=self.db, events=self.vital_events
+        )
+        """The bot's shards and population: ``report["gateway"]``, the metrics, the growth."""
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
+        self._population_counted = False
         self.metrics_server: MetricsServer | None = None
         """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
         self._apply_permissions()
@@ -149,6 +159,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         # Hooked in first: records queue while the database opens, so a command that ends
         # meanwhile (one that reloads this extension, say) is not missed.
         self.auditor.install()
+        self.gateway.install()
+        self.gateway.attach(self.system.health_check)
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         try:
@@ -162,6 +174,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         except BaseException:
             # The load fails (a schema newer than this code): leave the bot as it was.
             self.auditor.uninstall()
+            self.gateway.uninstall()
+            self.gateway.detach(self.system.health_check)
             if peek_current_system() is self.system:
                 set_current_system(self._previous_system)
             raise
@@ -173,6 +187,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.cpu_sample_loop.start()
         self.health_loop.change_interval(seconds=self.config.health.check_interval)
         self.health_loop.start()
+        self.population_loop.change_interval(seconds=self.config.gateway.population_interval)
+        self.population_loop.start()
         if self.config.retention.audit_days > 0:  # 0 keeps audit rows forever.
             self.prune_loop.change_interval(seconds=self.config.retention.prune_interval)
             self.prune_loop.start()
@@ -192,13 +208,15 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         limit = self.config.recording.close_timeout
         deadline = clock.time() + limit
         self.auditor.uninstall()
+        self.gateway.uninstall()
+        self.gateway.detach(self.system.health_check)
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so
         # that the database's close keeps the most of it (what the check was writing is the
         # recorder's to store or spill).
         loops_done_by = clock.time() + limit * _LOOPS_SHARE
-        loops = (self.health_loop, self.prune_loop, self.cpu_sample_loop)
+        loops = (self.health_loop, self.prune_loop, self.cpu_sample_loop, self.population_loop)
         for loop in loops:
             loop.cancel()
         for loop in loops:
@@ -236,7 +254,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         from ..web.metrics_server import MetricsServer
 
         settings = self.config.metrics
-        server = MetricsServer(self.system, settings.host, settings.port)
+        server = MetricsServer(self.system, settings.host, settings.port, gateway=self.gateway)
         try:
             await server.start()
         except OSError as exc:
@@ -360,6 +378,24 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
     async def _before_prune_loop(self) -> None:
         await self.bot.wait_until_ready()
         await asyncio.sleep(min(PRUNE_START_DELAY, self.config.retention.prune_interval))
+
+    # -- the bot's population -----------------------------------------------------------------
+
+    @periodic(seconds=300)
+    async def population_loop(self) -> None:
+        """Count the bot's guilds and members (a slice per event-loop turn) for ``/health`` and
+        the metrics, every ``gateway.population_interval`` seconds once the bot is ready, and
+        record them as the day's snapshot.
+
+        The first count, as the bot becomes ready, is not recorded: the day keeps the figures
+        of a bot that has been up a while, and a bot restarting in a loop adds no rows for it.
+        """
+        first, self._population_counted = not self._population_counted, True
+        await self.gateway.refresh(record=not first)
+
+    @population_loop.before_loop
+    async def _before_population_loop(self) -> None:
+        await self.bot.wait_until_ready()
 
     # -- CPU samples for the health check's window ---------------------------------------------
 
