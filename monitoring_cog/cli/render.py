@@ -115,9 +115,6 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
                 f"commands failed ({errors.get('error_rate', 0) * 100:.1f} %)",
             )
         )
-    gateway = report.get("gateway")
-    if isinstance(gateway, Mapping):
-        rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
     recording = report.get("recording")
     if recording:
         rows.append(
@@ -129,6 +126,9 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
                 f"{recording.get('write_errors', 0)} write errors",
             )
         )
+    gateway = report.get("gateway")
+    if isinstance(gateway, Mapping):
+        rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
     return rows
 
 
