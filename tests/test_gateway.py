@@ -215,6 +215,13 @@ async def test_a_plain_bot_given_a_shard_id_reports_that_shard(
     bot.dispatch("resumed")
     [entry] = monitor.health_section()["shards"]
     assert (entry["disconnects_1h"], entry["reconnects_1h"], entry["connected"]) == (1, 1, True)
+    # A resume whose disconnect went unseen is a reconnection all the same.
+    bot.dispatch("resumed")
+    [entry] = monitor.health_section()["shards"]
+    assert (entry["disconnects_1h"], entry["reconnects_1h"], entry["resumes_1h"]) == (1, 2, 2)
+    bot.dispatch("connect")  # A new session while connected: nothing was lost to count.
+    [entry] = monitor.health_section()["shards"]
+    assert entry["reconnects_1h"] == 2
     monitor.uninstall()
 
 
