@@ -55,6 +55,8 @@ TABLES = (
     "command_latency",
     "command_minutes",
     "spill_replays",
+    "guild_growth",
+    "guild_population",
 )
 """The data tables (``schema_migrations`` stays between tests: the schema does too)."""
 GARBAGE = b"this is not a SQLite database\n" * 200

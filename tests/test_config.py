@@ -242,6 +242,39 @@ def test_a_window_or_interval_of_no_length_names_the_key(
     assert f"{section}.{key}: expected a number of seconds > 0, got {float(bad)!r}" in message
 
 
+@pytest.mark.parametrize("key", ["shard_down_seconds", "population_interval"])
+@pytest.mark.parametrize("bad", ["0", "-5.0"])
+def test_a_gateway_duration_of_no_length_names_the_key(tmp_path: Path, key: str, bad: str) -> None:
+    path, message = config_error(tmp_path, f"[gateway]\n{key} = {bad}\n")
+
+    assert str(path) in message
+    assert f"gateway.{key}: expected a number of seconds > 0, got {float(bad)!r}" in message
+
+
+def test_gateway_latency_warning_above_critical_names_both_keys(tmp_path: Path) -> None:
+    text = "[gateway]\nlatency_warning_ms = 800\nlatency_critical_ms = 400\n"
+
+    path, message = config_error(tmp_path, text)
+
+    assert str(path) in message
+    assert "gateway.latency_critical_ms: expected a number >= gateway.latency_warning_ms" in message
+    _, message = config_error(tmp_path, "[gateway]\nlatency_warning_ms = -1\n")
+    assert "gateway.latency_warning_ms: expected a number > 0, got -1.0" in message
+
+
+def test_gateway_settings_are_read(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(
+            tmp_path,
+            "[gateway]\nlatency_warning_ms = 250\nlatency_critical_ms = 900\n"
+            "shard_down_seconds = 30\npopulation_interval = 600\n",
+        )
+    )
+
+    assert (config.gateway.latency_warning_ms, config.gateway.latency_critical_ms) == (250, 900)
+    assert (config.gateway.shard_down_seconds, config.gateway.population_interval) == (30, 600)
+
+
 def test_cpu_window_and_alert_min_interval_are_read(tmp_path: Path) -> None:
     config = load_config(
         write_config(tmp_path, "[health]\ncpu_window = 30\n[cog]\nalert_min_interval = 900\n")

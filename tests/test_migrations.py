@@ -47,6 +47,8 @@ EXPECTED_TABLES = {
     "command_latency",
     "command_minutes",
     "spill_replays",
+    "guild_growth",
+    "guild_population",
     "schema_migrations",
 }
 

@@ -23,7 +23,10 @@ from monitoring_cog.clock import utc_day
 from monitoring_cog.config import DatabaseConfig, PrivacyConfig, RecordingConfig
 from monitoring_cog.recording.records import (
     CommandRecord,
+    GrowthKind,
+    GrowthRecord,
     GuildRecord,
+    PopulationRecord,
     Record,
     StatKind,
     StatRecord,
@@ -55,6 +58,10 @@ RECORDS: list[Record] = [
     StatRecord(StatKind.PAUSE, "222", "8", 0.0, NOW - 70),
     StatRecord(StatKind.COMMAND, "222", "9", 0.0, NOW - 5),
     GuildRecord("333", "Third", NOW - 1),
+    GrowthRecord(GrowthKind.JOIN, NOW - 60),
+    GrowthRecord(GrowthKind.LEAVE, NOW - 86400),
+    PopulationRecord(0, 2, 40, 1200, NOW - 30),
+    PopulationRecord(1, 2, 38, 1100, NOW - 20),
 ]  # fmt: skip
 """One of every record kind, with the values that need care: ids that are not JSON, text outside
 ASCII, a newline, parameters already text and none at all."""
@@ -94,6 +101,7 @@ async def contents(db: Database) -> dict[str, Any]:
         },
         "servers": sorted(await storage.list_servers(), key=repr),
         "minutes": await storage.recent_activity(NOW - 3600, None),
+        "growth": await storage.growth(utc_day(first), utc_day(last)),
     }
 
 
@@ -125,6 +133,12 @@ async def test_every_record_kind_survives_a_spill_and_its_replay(
         assert await contents(replayed) == expected
         assert find_spills(replayed.spill_target) == []
         assert len(expected["servers"]) == 4
+        assert [(d.joins, d.leaves, d.guilds, d.members) for d in expected["growth"]] == [
+            (0, 0, None, None),
+            (0, 1, None, None),
+            (1, 0, 78, 2300),
+            (0, 0, None, None),
+        ]
         assert sorted(repr(row["parameters"]) for row in expected["audit"]) == sorted(
             repr(parameters)
             for parameters in ({"song": "é😀", "n": [1, 2], "who": "4242"}, {"raw": 1}, {})

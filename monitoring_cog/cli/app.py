@@ -131,7 +131,13 @@ def demo(state: CliState, seed: int, database: Path | None, today: datetime | No
 
 
 @cli.command()
-@click.option("--guild", "guild_id", required=True, help="The guild (server) id.")
+@click.option("--guild", "guild_id", help="The guild (server) id.")
+@click.option(
+    "--bot",
+    "whole_bot",
+    is_flag=True,
+    help="Every server together, and the bot's growth (guilds joined and left, counts).",
+)
 @click.option(
     "--period",
     type=click.Choice(["weekly", "monthly"]),
@@ -147,23 +153,38 @@ def demo(state: CliState, seed: int, database: Path | None, today: datetime | No
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.pass_obj
 def report(
-    state: CliState, guild_id: str, period: str, as_of: datetime | None, as_json: bool
+    state: CliState,
+    guild_id: str | None,
+    whole_bot: bool,
+    period: str,
+    as_of: datetime | None,
+    as_json: bool,
 ) -> None:
-    """A server's statistics and command performance, as /stats shows them."""
-    from .operations import gather_report
-    from .render import render_performance, render_report
+    """A server's statistics and command performance, as /stats shows them; or, with --bot,
+    the whole bot's, with its growth."""
+    from .operations import gather_bot_report, gather_report
+    from .render import render_growth, render_performance, render_report
 
+    if (guild_id is None) == (not whole_bot):
+        raise click.UsageError("give either --guild ID or --bot")
     clock = None
     if as_of is not None:
         # Noon of the day, so the report's "today" is that UTC day whatever the rounding.
         clock = ManualClock(as_of.replace(tzinfo=UTC, hour=12))
-    data = _run(gather_report(state, guild_id, period, clock))
+    if guild_id is None:
+        data = _run(gather_bot_report(state, period, clock))
+        title = "all servers"
+    else:
+        data = _run(gather_report(state, guild_id, period, clock))
+        title = data["guild_name"] or data["guild_id"]
     if as_json:
         _print_json(data)
         return
     console = out_console()
-    console.print(render_report(data["report"], data["guild_name"] or data["guild_id"]))
+    console.print(render_report(data["report"], title))
     console.print(render_performance(data["performance"]))
+    if "growth" in data:
+        console.print(render_growth(data["growth"]))
 
 
 @cli.command()

@@ -30,6 +30,7 @@ from .state import CliState, checked
 __all__ = (
     "export_audit_logs",
     "forget_user",
+    "gather_bot_report",
     "gather_health",
     "gather_report",
     "migrate",
@@ -79,6 +80,37 @@ async def gather_report(
             "total_commands": performance["total_commands"],
             "slowest_commands": performance["slowest_commands"],
         },
+    }
+
+
+async def gather_bot_report(
+    state: CliState, period: str, clock: Clock | None = None
+) -> dict[str, Any]:
+    """The whole bot's statistics, per-command performance and growth over ``period``.
+
+    Returns ``{"scope": "bot", "report", "performance", "growth"}``: ``report`` sums every
+    guild (distinct users counted per guild), ``performance`` keeps what is stored (``days``,
+    ``total_commands``, ``slowest_commands``), ``growth`` is one dict per day (see
+    :meth:`~monitoring_cog.StatisticsCollector.get_growth`).
+    """
+    config = state.config()
+    db = state.existing_database(config, clock)
+    async with db:
+        await db.connect()
+        stats = StatisticsCollector(db)
+        days = PERIODS[period]
+        report = await checked(db, stats.generate_report(None, days, period))
+        performance = await checked(db, PerformanceMonitor(db).get_performance_stats(None, days))
+        growth = await checked(db, stats.get_growth(days))
+    return {
+        "scope": "bot",
+        "report": report,
+        "performance": {
+            "days": performance["days"],
+            "total_commands": performance["total_commands"],
+            "slowest_commands": performance["slowest_commands"],
+        },
+        "growth": growth,
     }
 
 

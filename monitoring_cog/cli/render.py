@@ -19,9 +19,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..vitals.gateway_summary import gateway_lines
+
 __all__ = (
     "STATUS_STYLES",
     "format_duration",
+    "render_growth",
     "render_health",
     "render_performance",
     "render_report",
@@ -123,6 +126,9 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
                 f"{recording.get('write_errors', 0)} write errors",
             )
         )
+    gateway = report.get("gateway")
+    if isinstance(gateway, Mapping):
+        rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
     return rows
 
 
@@ -254,4 +260,52 @@ def render_performance(
     parts.append(Text("p95: 95 % of runs were at least this fast.", style="dim"))
     return Panel(
         Group(*parts), title=title, title_align="left", border_style="blue", box=box.ROUNDED
+    )
+
+
+def _signed(number: int) -> str:
+    return f"+{number:,}" if number > 0 else f"{number:,}"
+
+
+def _counted(value: Any) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+def render_growth(days: Sequence[Mapping[str, Any]]) -> RenderableType:
+    """The bot's growth per UTC day: guilds joined and left, and the day's guild and member
+    counts ("—" on a day without a snapshot), newest last, with the period's totals."""
+    title = Text(f"Growth, last {len(days)} days (UTC)", style="bold")
+    if not days:
+        return Panel(Text("Unavailable (see the log)."), title=title, title_align="left")
+    joins = sum(int(day.get("joins", 0)) for day in days)
+    leaves = sum(int(day.get("leaves", 0)) for day in days)
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
+    table.add_column("Day", no_wrap=True)
+    for name in ("Joined", "Left", "Net", "Guilds", "Members"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for day in days:
+        label = date.fromisoformat(str(day["date"])).strftime("%a %d %b")
+        table.add_row(
+            label,
+            str(int(day.get("joins", 0))),
+            str(int(day.get("leaves", 0))),
+            _signed(int(day.get("net", 0))),
+            _counted(day.get("guilds")),
+            _counted(day.get("members")),
+        )
+    latest = next((day for day in reversed(days) if day.get("guilds") is not None), None)
+    summary = f"{joins:,} joined, {leaves:,} left (net {_signed(joins - leaves)})"
+    if latest is not None:
+        summary += (
+            f" · {_counted(latest['guilds'])} guilds, {_counted(latest.get('members'))} members"
+            f" on {date.fromisoformat(str(latest['date'])).strftime('%a %d %b')}"
+        )
+    else:
+        summary += " · no guild counts recorded in this period (the bot records them while it runs)"
+    return Panel(
+        Group(table, Text(summary)),
+        title=title,
+        title_align="left",
+        border_style="blue",
+        box=box.ROUNDED,
     )

@@ -1,11 +1,13 @@
 """``MonitoringCog``: what a bot owner installs with ``await bot.load_extension("monitoring_cog")``.
 
 It composes the pieces: the :class:`~monitoring_cog.cog.auditing.CommandAuditor` (every command
-audited through discord.py's hooks), a background health check that alerts a channel when the
-overall status changes, a background prune of audit rows past ``retention.audit_days``, and the
-``/health`` and ``/stats`` slash commands. Urgent happenings (a status change, a global rate
-limit, records dropped) are emitted on :attr:`MonitoringCog.vital_events`; with ``[alerts]
-webhook_url`` set, a :class:`~monitoring_cog.vitals.webhook.WebhookAlerts` posts them to a webhook.
+audited through discord.py's hooks), the :class:`~monitoring_cog.vitals.gateway.GatewayMonitor`
+(shards, guilds and members: ``report["gateway"]``, and the growth), a background health check
+that alerts a channel when the overall status changes, a background prune of audit rows past
+``retention.audit_days``, and the ``/health`` and ``/stats`` slash commands. Urgent happenings (a
+shard down, a status change, a global rate limit, records dropped) are emitted on
+:attr:`MonitoringCog.vital_events`; with ``[alerts] webhook_url`` set, a
+:class:`~monitoring_cog.vitals.webhook.WebhookAlerts` posts them to a webhook.
 
 The background loops are :class:`~monitoring_cog.collectors.periodic.PeriodicTask` schedules on the
 event loop's monotonic clock, not ``discord.ext.tasks`` loops: those schedule by the wall clock,
@@ -38,6 +40,7 @@ from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..vitals.drops import DropWatch
 from ..vitals.events import VitalEvents
+from ..vitals.gateway import GatewayMonitor
 from ..vitals.rate_limits import RateLimitMonitor
 from ..vitals.status_change import status_change_event
 from ..vitals.webhook import WebhookAlerts
@@ -129,13 +132,18 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             self.db, process=process, make_current=False
         )
         self.auditor = CommandAuditor(bot, self.system)
+        self.vital_events = VitalEvents(self.db.errors)
+        """Where the bot's vitals emit what needs saying at once (the webhook alerts subscribe)."""
+        self.gateway = GatewayMonitor(
+            bot, self.config.gateway, db=self.db, events=self.vital_events
+        )
+        """The bot's shards and population: ``report["gateway"]``, the metrics, the growth."""
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
+        self._population_counted = False
         self.metrics_server: MetricsServer | None = None
         """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
-        self.vital_events = VitalEvents(self.db.errors)
-        """Where urgent happenings are emitted; the webhook alerts subscribe to it."""
         self.rate_limits = RateLimitMonitor(
             events=self.vital_events,
             clock=self.db.clock,
@@ -172,6 +180,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         # Hooked in first: records queue while the database opens, so a command that ends
         # meanwhile (one that reloads this extension, say) is not missed.
         self.auditor.install()
+        self.gateway.install()
+        self.gateway.attach(self.system.health_check)
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         try:
@@ -185,6 +195,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         except BaseException:
             # The load fails (a schema newer than this code): leave the bot as it was.
             self.auditor.uninstall()
+            self.gateway.uninstall()
+            self.gateway.detach(self.system.health_check)
             if peek_current_system() is self.system:
                 set_current_system(self._previous_system)
             raise
@@ -201,6 +213,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.cpu_sample_loop.start()
         self.health_loop.change_interval(seconds=self.config.health.check_interval)
         self.health_loop.start()
+        self.population_loop.change_interval(seconds=self.config.gateway.population_interval)
+        self.population_loop.start()
         if self.config.retention.audit_days > 0:  # 0 keeps audit rows forever.
             self.prune_loop.change_interval(seconds=self.config.retention.prune_interval)
             self.prune_loop.start()
@@ -222,13 +236,21 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.auditor.uninstall()
         self.rate_limits.detach()
         self.system.health_check.remove_section("rate_limits", self.rate_limits)
+        self.gateway.uninstall()
+        self.gateway.detach(self.system.health_check)
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so
         # that the database's close keeps the most of it (what the check was writing is the
         # recorder's to store or spill).
         loops_done_by = clock.time() + limit * _LOOPS_SHARE
-        loops = (self.health_loop, self.prune_loop, self.cpu_sample_loop, self.drop_watch_loop)
+        loops = (
+            self.health_loop,
+            self.prune_loop,
+            self.cpu_sample_loop,
+            self.drop_watch_loop,
+            self.population_loop,
+        )
         for loop in loops:
             loop.cancel()
         for loop in loops:
@@ -299,6 +321,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             settings.port,
             rate_limits=self.rate_limits,
             webhook=self.webhook,
+            gateway=self.gateway,
         )
         try:
             await server.start()
@@ -445,6 +468,24 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         read, off the command's path.
         """
         self.drop_watch.check()
+
+    # -- the bot's population -----------------------------------------------------------------
+
+    @periodic(seconds=300)
+    async def population_loop(self) -> None:
+        """Count the bot's guilds and members (a slice per event-loop turn) for ``/health`` and
+        the metrics, every ``gateway.population_interval`` seconds once the bot is ready, and
+        record them as the day's snapshot.
+
+        The first count, as the bot becomes ready, is not recorded: the day keeps the figures
+        of a bot that has been up a while, and a bot restarting in a loop adds no rows for it.
+        """
+        first, self._population_counted = not self._population_counted, True
+        await self.gateway.refresh(record=not first)
+
+    @population_loop.before_loop
+    async def _before_population_loop(self) -> None:
+        await self.bot.wait_until_ready()
 
     # -- CPU samples for the health check's window ---------------------------------------------
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import discord
 
+from ..vitals.gateway_summary import gateway_lines
+
 __all__ = (
     "STATUS_COLOURS",
     "activity_chart",
@@ -122,6 +124,11 @@ def health_embed(report: dict[str, Any]) -> discord.Embed:
         f"{recording.get('pending', 0)} queued, {recording.get('dropped', 0)} dropped\n"
         f"{recording.get('write_errors', 0)} write errors",
     )
+    gateway = report.get("gateway")
+    if isinstance(gateway, dict):
+        _add_field(
+            embed, f"{_icon(gateway.get('status'))} Gateway", "\n".join(gateway_lines(gateway))
+        )
     internal = report.get("internal_errors", {})
     if internal.get("count"):
         _add_field(embed, "Monitoring errors", f"{internal['count']} (see the bot's log)")

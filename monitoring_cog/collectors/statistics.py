@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..analysis.growth import build_growth
 from ..analysis.reports import build_daily_stats, build_report, period_days
 from ..clock import utc_day
 from ..database import Database
@@ -124,6 +125,35 @@ class StatisticsCollector:
         guild = None if guild_id is None else clean_guild_id(guild_id)
         totals = await storage.day_totals(guild, today, today)
         return build_daily_stats(today, totals[0] if totals else None)
+
+    @safe_execute(default_factory=list)
+    async def get_growth(self, days: int = 30) -> list[dict[str, Any]]:
+        """The bot's growth over the ``days`` UTC days ending today, oldest first (``[]`` on
+        error).
+
+        One dict per day, every day present: ``date`` (ISO), ``joins`` and ``leaves`` (guilds
+        the bot joined and left that day), ``net``, and ``guilds`` and ``members`` as the day's
+        latest snapshot counted them (``None`` on a day without one). Bot-wide: the cog records
+        them (see :class:`~monitoring_cog.vitals.population.Population`).
+        """
+        return await self.fetch_growth(days)
+
+    async def fetch_growth(self, days: int = 30) -> list[dict[str, Any]]:
+        """As :meth:`get_growth`, but raises what went wrong instead of returning ``[]``.
+
+        Raises
+        ------
+        DatabaseUnavailable
+            The database cannot be opened or read.
+        ValueError
+            ``days`` is below 1.
+        """
+        if days < 1:
+            raise ValueError(f"days must be >= 1, got {days}")
+        await self.db.flush()
+        storage = await self.db.storage()
+        first, last = period_days(utc_day(self.db.clock.time()), days)
+        return build_growth(await storage.growth(first, last))
 
     @safe_execute(default_factory=list)
     async def get_servers(self) -> list[ServerInfo]:

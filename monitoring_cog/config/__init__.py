@@ -30,6 +30,7 @@ __all__ = (
     "AlertsConfig",
     "CogConfig",
     "DatabaseConfig",
+    "GatewayConfig",
     "HealthConfig",
     "MetricsConfig",
     "MonitoringConfig",
@@ -218,6 +219,38 @@ class HealthConfig:
             "health.rate_limit_warning_hits",
             "an integer >= 0 (0: only a global rate limit warns)",
             self.rate_limit_warning_hits,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """``[gateway]``: when the bot's connection to Discord (its shards) counts as unwell."""
+
+    latency_warning_ms: float = 500.0
+    """A shard's heartbeat latency, in milliseconds, at which the gateway turns ``warning``."""
+    latency_critical_ms: float = 2000.0
+    """Heartbeat latency, in milliseconds (>= the warning level), at which it turns ``critical``."""
+    shard_down_seconds: float = 60.0
+    """Seconds a shard may stay disconnected before the gateway turns ``critical`` (and a
+    ``shard_down`` vital event is emitted, once per outage). Discord asks for reconnects now and
+    then; a resume takes a second or two, so a shorter outage only shows as disconnected."""
+    population_interval: float = 300.0
+    """Seconds between two counts of the bot's guilds and members (shown by ``/health`` and the
+    metrics, and kept as the day's snapshot for the growth report)."""
+
+    def __post_init__(self) -> None:
+        _ordered("gateway.latency", self.latency_warning_ms, self.latency_critical_ms, None, "_ms")
+        _require(
+            self.shard_down_seconds > 0,
+            "gateway.shard_down_seconds",
+            "a number of seconds > 0",
+            self.shard_down_seconds,
+        )
+        _require(
+            self.population_interval > 0,
+            "gateway.population_interval",
+            "a number of seconds > 0",
+            self.population_interval,
         )
 
 
@@ -469,6 +502,7 @@ class MonitoringConfig:
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     cog: CogConfig = field(default_factory=CogConfig)

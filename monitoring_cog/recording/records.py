@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
-__all__ = ("DM_GUILD_ID", "CommandRecord", "GuildRecord", "Record", "StatKind", "StatRecord")
+__all__ = (
+    "DM_GUILD_ID",
+    "CommandRecord",
+    "GrowthKind",
+    "GrowthRecord",
+    "GuildRecord",
+    "PopulationRecord",
+    "Record",
+    "StatKind",
+    "StatRecord",
+)
 
 DM_GUILD_ID = "dm"
 """The guild id under which commands run in direct messages are recorded."""
@@ -78,4 +88,38 @@ class GuildRecord:
     at: float
 
 
-Record = CommandRecord | StatRecord | GuildRecord
+class GrowthKind(Enum):
+    """What a :class:`GrowthRecord` counts."""
+
+    JOIN = "join"
+    """The bot joined a guild (discord.py's ``guild_join``)."""
+    LEAVE = "leave"
+    """The bot left or was removed from a guild, or the guild was deleted (``guild_remove``)."""
+
+
+@dataclass(slots=True)
+class GrowthRecord:
+    """A guild joined or left: one count in that UTC day's bot-wide growth rollup."""
+
+    kind: GrowthKind
+    at: float
+
+
+@dataclass(slots=True)
+class PopulationRecord:
+    """How many guilds and members one shard had at a moment: that UTC day's snapshot.
+
+    Later snapshots of the same day replace earlier ones (the day keeps its latest). A bot run
+    as several processes writes a record per shard from each, and the report adds up the shards
+    of the day's latest ``shard_count`` (so a bot resharded during a day is not counted twice).
+    """
+
+    shard_id: int
+    shard_count: int
+    guilds: int
+    members: int
+    """Members of those guilds as Discord counts them (``Guild.member_count``)."""
+    at: float
+
+
+Record = CommandRecord | StatRecord | GuildRecord | GrowthRecord | PopulationRecord

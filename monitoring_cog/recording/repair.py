@@ -76,11 +76,13 @@ def repaired_records(
             repaired = record
             if guild_id is not record.guild_id or user_id is not record.user_id:
                 repaired = StatRecord(record.kind, guild_id, user_id, record.amount, record.at)
-        else:
+        elif isinstance(record, GuildRecord):
             guild_id, name = _storable(record.guild_id), _storable(record.guild_name)
             repaired = record
             if guild_id is not record.guild_id or name is not record.guild_name:
                 repaired = GuildRecord(guild_id, name, record.at)
+        else:
+            repaired = record  # Growth and population records hold no text.
         if repaired is not record:
             corrections += 1
         fixed.append(repaired)

@@ -19,7 +19,16 @@ from ..storage.batch import AuditRow, WriteBatch
 from .metric_totals import DURATION_BUCKETS
 from .parameters import cut_parameters, serialize_parameters
 from .privacy import Privacy
-from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
+from .records import (
+    CommandRecord,
+    GrowthKind,
+    GrowthRecord,
+    GuildRecord,
+    PopulationRecord,
+    Record,
+    StatKind,
+    StatRecord,
+)
 
 __all__ = ("BatchBuilder", "build_batch")
 
@@ -249,6 +258,18 @@ class BatchBuilder:
                     users[user_key] = users.get(user_key, 0) + (record.kind is StatKind.COMMAND)
             elif isinstance(record, GuildRecord):
                 _seen(seen, record.guild_id, record.guild_name, record.at)
+            elif isinstance(record, GrowthRecord):
+                day = day_of(record.at)
+                counts = batch.growth.get(day)
+                if counts is None:
+                    counts = batch.growth[day] = [0, 0]
+                counts[record.kind is GrowthKind.LEAVE] += 1
+            elif isinstance(record, PopulationRecord):
+                shard = (day_of(record.at), record.shard_count, record.shard_id)
+                latest = batch.population.get(shard)
+                # The day keeps its latest snapshot (the backends compare with the stored one).
+                if latest is None or not latest[2] > record.at:
+                    batch.population[shard] = (record.guilds, record.members, record.at)
 
         batch.records += count
         batch.rejected_inputs += rejected

@@ -37,7 +37,16 @@ from typing import Any, Generic, TypeVar
 
 from .parameters import serialize_parameters
 from .privacy import Privacy
-from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
+from .records import (
+    CommandRecord,
+    GrowthKind,
+    GrowthRecord,
+    GuildRecord,
+    PopulationRecord,
+    Record,
+    StatKind,
+    StatRecord,
+)
 
 __all__ = (
     "CODECS",
@@ -59,7 +68,7 @@ FORMAT = "monitoring_cog-spill"
 VERSION = 1
 SUFFIX = ".spill"
 
-_R = TypeVar("_R", CommandRecord, StatRecord, GuildRecord)
+_R = TypeVar("_R", CommandRecord, StatRecord, GuildRecord, GrowthRecord, PopulationRecord)
 
 
 class SpillError(Exception):
@@ -148,6 +157,20 @@ CODECS: tuple[RecordCodec[Any], ...] = (
         GuildRecord,
         encode=lambda r: [r.guild_id, r.guild_name, r.at],
         decode=lambda v: GuildRecord(v[0], v[1], v[2]),
+        private=lambda r, _: (r, 0),
+    ),
+    RecordCodec(
+        "growth",
+        GrowthRecord,
+        encode=lambda r: [r.kind.value, r.at],
+        decode=lambda v: GrowthRecord(GrowthKind(v[0]), v[1]),
+        private=lambda r, _: (r, 0),
+    ),
+    RecordCodec(
+        "population",
+        PopulationRecord,
+        encode=lambda r: [r.shard_id, r.shard_count, r.guilds, r.members, r.at],
+        decode=lambda v: PopulationRecord(v[0], v[1], v[2], v[3], v[4]),
         private=lambda r, _: (r, 0),
     ),
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
+from ..analysis.growth import GrowthDay
 from ..analysis.totals import CommandTotals, DayTotals
 from .batch import WriteBatch
 
@@ -23,6 +24,7 @@ __all__ = (
     "AuditQuery",
     "CommandTotals",
     "DayTotals",
+    "GrowthDay",
     "ServerInfo",
     "Storage",
     "audit_entry",
@@ -149,6 +151,12 @@ class Storage(ABC):
         self, guild_id: str | None, first: date, last: date, *, with_buckets: bool = False
     ) -> list[CommandTotals]:
         """Per-command figures over days ``first`` to ``last``, most used first."""
+
+    @abstractmethod
+    async def growth(self, first: date, last: date) -> list[GrowthDay]:
+        """The bot's growth on every day from ``first`` to ``last`` inclusive, oldest first:
+        guilds joined and left, and the day's latest guild and member counts (see
+        :func:`~monitoring_cog.analysis.growth.growth_days`)."""
 
     @abstractmethod
     async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:

@@ -39,6 +39,11 @@ class WriteBatch:
     """(guild, day, user) -> commands run (songs requested count too, as activity)."""
     minutes: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     """(guild, minute as epoch seconds // 60) -> [commands, failed_commands]."""
+    growth: dict[date, list[int]] = field(default_factory=dict)
+    """Bot-wide, per UTC day: [guilds joined, guilds left]."""
+    population: dict[tuple[date, int, int], tuple[int, int, float]] = field(default_factory=dict)
+    """(day, shard_count, shard_id) -> (guilds, members, taken at): the latest snapshot of the
+    batch for each; the backends keep the latest of the day."""
     outcomes: dict[tuple[str, bool], tuple[int, float, list[int]]] = field(default_factory=dict)
     """(command, success) -> (count, duration sum, counts per metrics bucket), for the metrics
     (:mod:`monitoring_cog.recording.metric_totals`); only filled when built with

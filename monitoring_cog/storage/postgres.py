@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
+from ..analysis.growth import GrowthDay, PopulationSnapshot, growth_days
 from ..clock import Clock, SystemClock
 from ..config.urls import redact_url
 from ..errors import DatabaseUnavailable, SchemaError
@@ -69,6 +70,8 @@ _TABLES = (
     "command_latency",
     "command_minutes",
     "spill_replays",
+    "guild_growth",
+    "guild_population",
     "schema_migrations",
 )
 """Every table of the schema (for :meth:`PostgresStorage.size_bytes`)."""
@@ -177,6 +180,28 @@ _MINUTES = _Upsert(
     " failures = command_minutes.failures + excluded.failures",
 )
 
+_GROWTH = _Upsert(
+    "guild_growth",
+    (("day", "date"), ("joins", "int8"), ("leaves", "int8")),
+    1,
+    "joins = guild_growth.joins + excluded.joins, leaves = guild_growth.leaves + excluded.leaves",
+)
+_POPULATION = _Upsert(
+    "guild_population",
+    (
+        ("day", "date"),
+        ("shard_count", "int4"),
+        ("shard_id", "int4"),
+        ("guilds", "int8"),
+        ("members", "int8"),
+        ("taken_at", "float8"),
+    ),
+    3,
+    # A day keeps its latest snapshot per shard, whichever process writes last.
+    "guilds = excluded.guilds, members = excluded.members, taken_at = excluded.taken_at"
+    " WHERE guild_population.taken_at <= excluded.taken_at",
+)
+
 
 _KEY_COLUMNS = {
     "servers": 1,
@@ -185,6 +210,8 @@ _KEY_COLUMNS = {
     "commands": 3,
     "latency": 4,
     "minutes": 2,
+    "growth": 1,
+    "population": 3,
 }
 """How many leading columns of each table's rows form its key (what rows are sorted by)."""
 
@@ -201,7 +228,17 @@ class _Rows:
     does, so a query can lock in that order too (see :meth:`PostgresStorage.forget_user`).
     """
 
-    __slots__ = ("audit", "commands", "days", "latency", "minutes", "servers", "users")
+    __slots__ = (
+        "audit",
+        "commands",
+        "days",
+        "growth",
+        "latency",
+        "minutes",
+        "population",
+        "servers",
+        "users",
+    )
 
     def __init__(self, batch: WriteBatch) -> None:
         self.servers = _sorted(
@@ -242,6 +279,17 @@ class _Rows:
             ),
             _KEY_COLUMNS["minutes"],
         )
+        self.growth = _sorted(
+            ((day, int(joins), int(leaves)) for day, (joins, leaves) in batch.growth.items()),
+            _KEY_COLUMNS["growth"],
+        )
+        self.population = _sorted(
+            (
+                (day, int(count), int(shard), int(guilds), int(members), float(at))
+                for (day, count, shard), (guilds, members, at) in batch.population.items()
+            ),
+            _KEY_COLUMNS["population"],
+        )
 
     def upserts(self) -> list[tuple[_Upsert, list[tuple[Any, ...]]]]:
         """The rollup tables' rows with their upsert, in the one order every writer uses."""
@@ -251,6 +299,8 @@ class _Rows:
             (_COMMANDS, self.commands),
             (_LATENCY, self.latency),
             (_MINUTES, self.minutes),
+            (_GROWTH, self.growth),
+            (_POPULATION, self.population),
         ]
 
     def check_encodable(self) -> None:
@@ -551,6 +601,30 @@ class PostgresStorage(Storage):
                 *params,
             )
         return command_totals_from_rows(rows, buckets)
+
+    async def growth(self, first: date, last: date) -> list[GrowthDay]:
+        pool = self._connected()
+        async with pool.acquire() as conn:
+            changes = {
+                row[0]: (int(row[1]), int(row[2]))
+                for row in await conn.fetch(
+                    "SELECT day, joins, leaves FROM guild_growth WHERE day BETWEEN $1 AND $2",
+                    first,
+                    last,
+                )
+            }
+            snapshots = [
+                PopulationSnapshot(
+                    row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), float(row[5])
+                )
+                for row in await conn.fetch(
+                    "SELECT day, shard_count, shard_id, guilds, members, taken_at"
+                    " FROM guild_population WHERE day BETWEEN $1 AND $2",
+                    first,
+                    last,
+                )
+            ]
+        return growth_days(first, last, changes, snapshots)
 
     async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
         pool = self._connected()

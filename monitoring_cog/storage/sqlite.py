@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from ..analysis.growth import GrowthDay, PopulationSnapshot, growth_days
 from ..analysis.packed_histogram import BlobPack, BlobSum, PackedBuckets, blob_of, merge_blobs
 from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
@@ -126,6 +127,22 @@ INSERT INTO command_minutes (minute, guild_id, commands, failures) VALUES (?, ?,
 ON CONFLICT (minute, guild_id) DO UPDATE SET
     commands = commands + excluded.commands,
     failures = failures + excluded.failures
+"""
+
+_UPSERT_GROWTH = """
+INSERT INTO guild_growth (day, joins, leaves) VALUES (?, ?, ?)
+ON CONFLICT (day) DO UPDATE SET
+    joins = joins + excluded.joins,
+    leaves = leaves + excluded.leaves
+"""
+_UPSERT_POPULATION = """
+INSERT INTO guild_population (day, shard_count, shard_id, guilds, members, taken_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (day, shard_count, shard_id) DO UPDATE SET
+    guilds = excluded.guilds,
+    members = excluded.members,
+    taken_at = excluded.taken_at
+WHERE excluded.taken_at >= guild_population.taken_at
 """
 
 
@@ -346,6 +363,34 @@ class SQLiteStorage(Storage):
             rows = await cur.fetchall()
         buckets = {row[0]: PackedBuckets.from_blob(row[6]) for row in rows} if with_buckets else {}
         return command_totals_from_rows(rows, buckets)
+
+    async def growth(self, first: date, last: date) -> list[GrowthDay]:
+        conn = self._connection()
+        params = (first.isoformat(), last.isoformat())
+        async with conn.execute(
+            "SELECT day, joins, leaves FROM guild_growth WHERE day BETWEEN ? AND ?", params
+        ) as cur:
+            changes = {
+                date.fromisoformat(row[0]): (int(row[1]), int(row[2]))
+                for row in await cur.fetchall()
+            }
+        async with conn.execute(
+            "SELECT day, shard_count, shard_id, guilds, members, taken_at FROM guild_population"
+            " WHERE day BETWEEN ? AND ?",
+            params,
+        ) as cur:
+            snapshots = [
+                PopulationSnapshot(
+                    date.fromisoformat(row[0]),
+                    int(row[1]),
+                    int(row[2]),
+                    int(row[3]),
+                    int(row[4]),
+                    float(row[5]),
+                )
+                for row in await cur.fetchall()
+            ]
+        return growth_days(first, last, changes, snapshots)
 
     async def recent_activity(self, since: float, guild_id: str | None) -> tuple[int, int]:
         conn = self._connection()
@@ -621,6 +666,19 @@ def _write_batch(
             db.executemany(
                 _UPSERT_MINUTE,
                 [(minute, guild, *counts) for (guild, minute), counts in batch.minutes.items()],
+            )
+        if batch.growth:
+            db.executemany(
+                _UPSERT_GROWTH,
+                [(day.isoformat(), *counts) for day, counts in batch.growth.items()],
+            )
+        if batch.population:
+            db.executemany(
+                _UPSERT_POPULATION,
+                [
+                    (day.isoformat(), shard_count, shard_id, *counts)
+                    for (day, shard_count, shard_id), counts in batch.population.items()
+                ],
             )
     except BaseException:
         if db.in_transaction:

@@ -28,6 +28,7 @@ from ..recording.metric_totals import DURATION_BUCKETS, CommandTotals
 if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
     from ..database import Database
+    from ..vitals.gateway import GatewayMonitor
     from ..vitals.rate_limits import RateLimitMonitor
     from ..vitals.webhook import WebhookAlerts
 
@@ -79,6 +80,9 @@ class MonitoringCollector(Collector):
         The 429 counts to export (``monitoring_cog_rate_limits_total``); ``None`` leaves them out.
     webhook:
         The webhook alerts whose posts to export; ``None`` leaves them out.
+    gateway:
+        The bot's shards, population and gateway events, read at each scrape; ``None`` leaves
+        them out.
     """
 
     def __init__(
@@ -88,11 +92,13 @@ class MonitoringCollector(Collector):
         *,
         rate_limits: RateLimitMonitor | None = None,
         webhook: WebhookAlerts | None = None,
+        gateway: GatewayMonitor | None = None,
     ) -> None:
         self.db = db
         self.health = health
         self.rate_limits = rate_limits
         self.webhook = webhook
+        self.gateway = gateway
         self.totals: CommandTotals = db.recorder.track_commands()
 
     def register(self, registry: CollectorRegistry | None = None) -> CollectorRegistry:
@@ -109,6 +115,13 @@ class MonitoringCollector(Collector):
             yield from _rate_limits(self.rate_limits)
         if self.webhook is not None:
             yield from _webhook(self.webhook)
+        if self.gateway is not None:
+            try:
+                gateway = list(_gateway(self.gateway))
+            except Exception:  # The bot's state must not fail the whole scrape either.
+                _log.exception("monitoring: could not turn the gateway's figures into metrics")
+            else:
+                yield from gateway
         report = latest_report(self.health)
         if report is not None:
             try:
@@ -308,3 +321,83 @@ def _number(report: dict[str, Any], section: str, key: str) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
+
+
+def _gateway(gateway: GatewayMonitor) -> Iterator[Metric]:
+    """The shards, the population and the gateway events, as the monitor has them now."""
+    latency = GaugeMetricFamily(
+        "monitoring_cog_shard_latency_seconds",
+        "Heartbeat latency of each shard's gateway connection (absent before the first "
+        "heartbeat is acknowledged).",
+        labels=("shard",),
+    )
+    up = GaugeMetricFamily(
+        "monitoring_cog_shard_up",
+        "1 while the shard is connected to Discord's gateway, 0 while it is not.",
+        labels=("shard",),
+    )
+    counters = {
+        name: CounterMetricFamily(f"monitoring_cog_shard_{name}", documentation, labels=("shard",))
+        for name, documentation in (
+            ("disconnects", "Times the shard lost its gateway connection."),
+            ("reconnects", "Times the shard connected again after losing its connection."),
+            ("resumes", "Reconnections that resumed the shard's session (no events lost)."),
+        )
+    }
+    for shard in gateway.shard_figures():
+        label = [str(shard.shard_id)]
+        if shard.latency is not None:
+            latency.add_metric(label, shard.latency)
+        if shard.connected is not None:
+            up.add_metric(label, int(shard.connected))
+        counters["disconnects"].add_metric(label, shard.disconnects)
+        counters["reconnects"].add_metric(label, shard.reconnects)
+        counters["resumes"].add_metric(label, shard.resumes)
+    yield latency
+    yield up
+    yield from counters.values()
+    client = gateway.client
+    yield GaugeMetricFamily(
+        "monitoring_cog_gateway_ready",
+        "1 once the bot is ready (every shard connected and its guilds received), else 0.",
+        value=int(client.is_ready()),
+    )
+    yield GaugeMetricFamily(
+        "monitoring_cog_guilds",
+        "Guilds the bot is in (this process's shards).",
+        value=len(client.guilds),
+    )
+    yield GaugeMetricFamily(
+        "monitoring_cog_voice_clients",
+        "Voice connections the bot holds.",
+        value=len(client.voice_clients),
+    )
+    figures = gateway.population.figures
+    if figures is not None:
+        yield GaugeMetricFamily(
+            "monitoring_cog_members",
+            "Members of the bot's guilds as Discord counts them, at the latest count "
+            "([gateway] population_interval).",
+            value=figures.members,
+        )
+        yield GaugeMetricFamily(
+            "monitoring_cog_cached_members",
+            "Members in discord.py's cache, at the latest count.",
+            value=figures.cached_members,
+        )
+    yield CounterMetricFamily(
+        "monitoring_cog_guild_joins", "Guilds the bot joined.", value=gateway.population.joins
+    )
+    yield CounterMetricFamily(
+        "monitoring_cog_guild_leaves",
+        "Guilds the bot left or was removed from.",
+        value=gateway.population.leaves,
+    )
+    events = CounterMetricFamily(
+        "monitoring_cog_gateway_events",
+        'Gateway events received, by type (past 200 types, the rest as "(other)").',
+        labels=("type",),
+    )
+    for event_type, count in sorted(gateway.event_types.counts.items()):
+        events.add_metric([event_type], count)
+    yield events

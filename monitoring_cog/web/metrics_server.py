@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
     from ..collectors.system import MonitoringSystem
     from ..database import Database
+    from ..vitals.gateway import GatewayMonitor
     from ..vitals.rate_limits import RateLimitMonitor
     from ..vitals.webhook import WebhookAlerts
 
@@ -59,6 +60,9 @@ class MetricsServer:
     rate_limits, webhook:
         A :class:`~monitoring_cog.vitals.rate_limits.RateLimitMonitor` and a
         :class:`~monitoring_cog.vitals.webhook.WebhookAlerts` whose counts to export too.
+    gateway:
+        The bot's :class:`~monitoring_cog.vitals.gateway.GatewayMonitor`, for the shard,
+        population and gateway event metrics (the cog passes its own); ``None`` leaves them out.
 
     Use ``await server.start()`` and ``await server.stop()``, or ``async with``::
 
@@ -75,6 +79,7 @@ class MetricsServer:
         health: HealthCheck | None = None,
         rate_limits: RateLimitMonitor | None = None,
         webhook: WebhookAlerts | None = None,
+        gateway: GatewayMonitor | None = None,
     ) -> None:
         from ..database import Database
 
@@ -86,7 +91,9 @@ class MetricsServer:
         self.host = host
         self.requested_port = port
         self.health = health
-        self.collector = MonitoringCollector(db, health, rate_limits=rate_limits, webhook=webhook)
+        self.collector = MonitoringCollector(
+            db, health, rate_limits=rate_limits, webhook=webhook, gateway=gateway
+        )
         self.registry = self.collector.register()
         """A registry of this server's own, never ``prometheus_client``'s global one: two bots in
         one process (or tests) do not collide."""

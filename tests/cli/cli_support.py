@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from monitoring_cog import CommandLogger, Database, ManualClock, StatisticsCollector
 from monitoring_cog.config import DatabaseConfig, MonitoringConfig
+from monitoring_cog.recording.records import GrowthRecord, PopulationRecord
 
 TIMEOUT = 120.0
 """Seconds a command may take before the test fails (a hang guard, not a timing assertion)."""
@@ -120,7 +122,11 @@ class Skip:
     user_id: str
 
 
-def populate(path: Path, events: list[Command | Song | Skip]) -> None:
+Event = Command | Song | Skip | GrowthRecord | PopulationRecord
+"""What :func:`populate` records; growth records are submitted as they are."""
+
+
+def populate(path: Path, events: Sequence[Event]) -> None:
     """Record ``events`` through the library, each at its own time, into the file ``path``."""
 
     async def fill() -> None:
@@ -145,6 +151,8 @@ def populate(path: Path, events: list[Command | Song | Skip]) -> None:
                         error_type=None if event.success else "RuntimeError",
                         executed_at=event.at,
                     )
+                elif isinstance(event, GrowthRecord | PopulationRecord):
+                    ok = db.submit(event)
                 elif isinstance(event, Song):
                     ok = await stats.record_song_played(
                         event.guild_id, event.length, user_id=event.user_id

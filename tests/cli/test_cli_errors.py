@@ -39,7 +39,7 @@ def test_version(cli: Cli) -> None:
     [
         (("frobnicate",), "No such command 'frobnicate'"),
         (("--no-such-flag", "health"), NO_SUCH_FLAG),
-        (("report",), "Missing option '--guild'"),
+        (("report",), "give either --guild ID or --bot"),
         (("report", "--guild", "1", "--period", "yearly"), "'yearly' is not one of"),
         (("report", "--guild", "1", "--as-of", "15/03/2026"), "Invalid value for '--as-of'"),
         (("prune", "--older-than", "-1"), "Invalid value for '--older-than'"),
