@@ -92,6 +92,7 @@ async def test_a_status_change_goes_to_the_channel_and_the_webhook(
         "error_rate": "healthy",
         "recording": "healthy",
         "rate_limits": "healthy",
+        "gateway": "unknown",  # The bot is not ready.
     }
     assert embed["footer"]["text"].startswith("status_change · ")
     assert cog.vital_events.emitted == {"status_change": 1}
