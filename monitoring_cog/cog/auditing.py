@@ -30,6 +30,9 @@ Two kinds of place, and why both:
 Recording is a synchronous append to the buffer, inline in the hook that sees the outcome (see
 ``benchmarks/hot_path.py``). Each run is marked recorded on its context or interaction, so a
 second pass through an older hook of ours (a bot hook that chained to it) records nothing twice.
+A command whose own code raised keeps its traceback's code locations (a walk of the traceback, no
+I/O: the writer reads the source lines); a refusal (a check, a cooldown, a bad argument) keeps
+none.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..clock import Clock, SystemClock
+from ..recording.frames import capture_traceback
 from ..recording.records import DM_GUILD_ID, CommandRecord
 from .arguments import CommandShapes, context_arguments, interaction_arguments
 from .hook_slots import Hook, HookSlot
@@ -77,6 +81,10 @@ the class itself is in every 2.x."""
 _HYBRID = (commands.HybridCommand, commands.HybridGroup)
 _CALLBACK_RAISED = (app_commands.CommandInvokeError, commands.CommandInvokeError)
 """Errors that mean the command's own code ran (and raised): only those runs have a duration."""
+_REFUSALS = (commands.CommandError, app_commands.AppCommandError)
+"""discord.py's own errors, out of its wrappers: a check, a cooldown, a bad argument, or one a
+command raised on purpose for its user. Any other error escaped the command's own code: its
+traceback is kept."""
 
 
 def _error_message(error: BaseException) -> str:
@@ -184,6 +192,7 @@ class CommandAuditor:
         self._submit: Callable[[CommandRecord], bool] = system.db.recorder.submit
         self._record_duration = system.perf_monitor.record_command
         self.privacy: Privacy = system.db.privacy
+        self._tracebacks = self.privacy.stores_tracebacks
         self.unknown_commands = 0
         """Commands that did not exist (counted only; they carry no audit row)."""
         self.installed = False
@@ -375,6 +384,7 @@ class CommandAuditor:
         else:
             # qualified_name walks the parents and joins them; a top-level command is its name.
             name = command.name if command.parent is None else command.qualified_name
+        trace = None
         if error is None:
             failed = False
             error_type = error_message = None
@@ -383,6 +393,8 @@ class CommandAuditor:
             failed = True
             error_type = type(root).__name__
             error_message = _error_message(root)
+            if self._tracebacks and not isinstance(root, _REFUSALS):
+                trace = capture_traceback(root.__traceback__)
         id_text = self._id_text
         self._submit(
             # CommandRecord._make without its Python frame (and its length check: the tuple is
@@ -401,6 +413,7 @@ class CommandAuditor:
                     error_type,
                     error_message,
                     self._time() - since_start,
+                    trace,
                 ),
             )
         )
@@ -564,6 +577,7 @@ class CommandAuditor:
         else:
             data: Any = interaction.data or {}
             name = str(data.get("name", "unknown"))
+        trace = None
         if error is None:
             failed = False
             error_type = error_message = None
@@ -572,6 +586,8 @@ class CommandAuditor:
             failed = True
             error_type = type(root).__name__
             error_message = _error_message(root)
+            if self._tracebacks and not isinstance(root, _REFUSALS):
+                trace = capture_traceback(root.__traceback__)
         id_text = self._id_text
         self._submit(
             tuple.__new__(  # As in _record_context.
@@ -588,6 +604,7 @@ class CommandAuditor:
                     error_type,
                     error_message,
                     self._time() - elapsed,
+                    trace,
                 ),
             )
         )

@@ -27,6 +27,7 @@ from ..errors import ConfigError
 
 __all__ = (
     "CONFIG_ENV_VAR",
+    "TRACEBACK_MODES",
     "CogConfig",
     "DatabaseConfig",
     "HealthConfig",
@@ -230,6 +231,8 @@ class RetentionConfig:
         )
 
 
+TRACEBACK_MODES = ("full", "frames", "off")
+"""Values of ``[privacy] store_tracebacks``."""
 HASH_SECRET_MIN_LENGTH = 16
 """Shortest accepted HMAC secret: Discord ids are guessable, so a short key would be too."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -256,8 +259,18 @@ class PrivacyConfig:
     """The hashing key, if not in the environment variable ``hash_secret_env`` (which wins)."""
     hash_secret_env: str = "MONITORING_HASH_SECRET"
     """Environment variable holding the hashing key ("" to read ``hash_secret`` only)."""
+    store_tracebacks: str = "full"
+    """What a failed command's traceback keeps in the audit log (and an event-loop stall's
+    stack): ``"full"`` each frame's file, line, function and source line; ``"frames"`` the same
+    without source lines; ``"off"`` nothing. Never local variables."""
 
     def __post_init__(self) -> None:
+        _require(
+            self.store_tracebacks in TRACEBACK_MODES,
+            "privacy.store_tracebacks",
+            ", ".join(f'"{mode}"' for mode in TRACEBACK_MODES),
+            self.store_tracebacks,
+        )
         for name in self.redact_keys:
             _require(
                 name.strip() != "",

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
+from .frames import RawTraceback
+
 __all__ = ("DM_GUILD_ID", "CommandRecord", "GuildRecord", "Record", "StatKind", "StatRecord")
 
 DM_GUILD_ID = "dm"
@@ -41,6 +43,9 @@ class CommandRecord(NamedTuple):
     error_message: str | None
     executed_at: float
     """Epoch seconds (UTC) at which the command started."""
+    traceback: RawTraceback | str | None = None
+    """Where the error was raised, for a command whose own code raised: code locations as
+    captured (rendered to text, source lines and all, by the writer), or that text already."""
 
 
 class StatKind(Enum):

@@ -33,6 +33,7 @@ _TEXT_FIELDS = tuple(
 )
 """The text fields of a :class:`CommandRecord` besides its parameters, by position."""
 _PARAMETERS = CommandRecord._fields.index("parameters")
+_TRACEBACK = CommandRecord._fields.index("traceback")
 
 
 def storable(text: str) -> str:
@@ -69,7 +70,11 @@ def repaired_records(
     for record in records:
         repaired: Record
         if isinstance(record, CommandRecord):
-            repaired, fallbacks = _repaired_command(record, str(next(rows)[_PARAMETERS]))
+            row = next(rows)
+            trace = row[_TRACEBACK]
+            repaired, fallbacks = _repaired_command(
+                record, str(row[_PARAMETERS]), trace if isinstance(trace, str) else None
+            )
             corrections += fallbacks
         elif isinstance(record, StatRecord):
             guild_id, user_id = _storable(record.guild_id), _storable(record.user_id)
@@ -87,7 +92,9 @@ def repaired_records(
     return fixed, corrections
 
 
-def _repaired_command(record: CommandRecord, parameters_text: str) -> tuple[CommandRecord, int]:
+def _repaired_command(
+    record: CommandRecord, parameters_text: str, traceback_text: str | None
+) -> tuple[CommandRecord, int]:
     values: list[Any] | None = None
     for index in _TEXT_FIELDS:
         value = record[index]
@@ -104,6 +111,12 @@ def _repaired_command(record: CommandRecord, parameters_text: str) -> tuple[Comm
         parameters = record.parameters
         if parameters is not None and not isinstance(parameters, str):
             fallbacks = serialize_parameters(parameters)[1]
+    if traceback_text is not None:
+        # The traceback as the refused row held it (already rendered under the privacy rules).
+        trace = storable(traceback_text)
+        if trace is not traceback_text:
+            values = values or list(record)
+            values[_TRACEBACK] = trace
     if values is None:
         return record, 0
     return CommandRecord._make(values), fallbacks

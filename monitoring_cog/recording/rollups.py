@@ -23,6 +23,9 @@ from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
 
 __all__ = ("BatchBuilder", "build_batch")
 
+_NO_RULES = Privacy(())
+"""The rules of a batch built without any: tracebacks rendered in full."""
+
 _UPPER_BOUNDS = tuple(bucket_upper_bound(index) for index in range(MAX_BUCKET))
 """The exact bounds :func:`~monitoring_cog.analysis.latency.bucket_index` settles against.
 
@@ -138,11 +141,25 @@ class BatchBuilder:
             to_text = self._private_text
             private_row = None
 
+        failures = batch.failures
         for record in records:
             count += 1
             if isinstance(record, CommandRecord):
                 # One unpacking instead of a field access each: this loop runs once per command.
-                (guild, name, user_id, _, command, parameters, duration, success, _, _, at) = record
+                (
+                    guild,
+                    name,
+                    user_id,
+                    _,
+                    command,
+                    parameters,
+                    duration,
+                    success,
+                    _,
+                    _,
+                    at,
+                    trace,
+                ) = record
                 known = seen.get(guild)
                 if known is None:
                     seen[guild] = [name, at]
@@ -153,7 +170,14 @@ class BatchBuilder:
                         known[1] = at
                 day = day_of(at)
                 failed = not success
-                if private_row is not None:
+                if trace is not None and type(trace) is not str:
+                    # A traceback as captured: rendered here, so the row is built anew.
+                    row, fallbacks = self._traced_row(record)
+                    rejected += fallbacks
+                    user_id = row[2]
+                    append_row(row)
+                    failures.append(record)
+                elif private_row is not None:
                     row, fallbacks = private_row(record)
                     rejected += fallbacks
                     user_id = row[2]  # Hashed, if so configured: daily_users gets the same.
@@ -183,6 +207,7 @@ class BatchBuilder:
                                 record.error_type,
                                 record.error_message,
                                 at,
+                                trace,
                             )
                         )
                 key = (guild, day, command)
@@ -284,7 +309,10 @@ class BatchBuilder:
         return text, fallbacks + more
 
     def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
-        """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks."""
+        """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks.
+
+        ``record`` carries no traceback, or one already rendered (see :meth:`_traced_row`).
+        """
         privacy = self._privacy
         assert privacy is not None
         parameters = record.parameters
@@ -293,10 +321,16 @@ class BatchBuilder:
             text = "{}"
         elif isinstance(parameters, str):
             text = privacy.redact_json(parameters)
-            if text is parameters and privacy.keeps_rows_identity:
+            trace = record.traceback
+            if (
+                text is parameters
+                and privacy.keeps_rows_identity
+                and (trace is None or isinstance(trace, str))
+            ):
                 return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
         else:
             text, fallbacks = self._private_text(parameters)
+        trace = record.traceback
         row: AuditRow = (
             record.guild_id,
             record.guild_name,
@@ -309,8 +343,19 @@ class BatchBuilder:
             record.error_type,
             record.error_message,
             record.executed_at,
+            trace if trace is None or isinstance(trace, str) else privacy.traceback_text(trace),
         )
         return row, fallbacks
+
+    def _traced_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
+        """The audit row of a failed command whose traceback is as captured: rendered to text
+        (source lines read now, off the command's path) under the privacy rules."""
+        privacy = self._privacy
+        if privacy is not None:
+            return self._private_row(record)
+        text, fallbacks = serialize_parameters(record.parameters)
+        rendered = _NO_RULES.traceback_text(record.traceback)
+        return (*record[:5], text, *record[6:11], rendered), fallbacks
 
     def finish(self) -> WriteBatch:
         """The batch of every record added (completed now, unless :meth:`finishing` did)."""

@@ -56,7 +56,10 @@ __all__ = (
 _log = logging.getLogger(__name__)
 
 FORMAT = "monitoring_cog-spill"
-VERSION = 1
+VERSION = 2
+"""Version 2 adds a command's traceback (a twelfth value) and the ``stall`` records."""
+READABLE_VERSIONS = (1, 2)
+"""Versions read back: a version 1 spill's records are version 2's without what it adds."""
 SUFFIX = ".spill"
 
 _R = TypeVar("_R", CommandRecord, StatRecord, GuildRecord)
@@ -83,7 +86,7 @@ class RecordCodec(Generic[_R]):
 
 
 def _private_command(record: CommandRecord, privacy: Privacy) -> tuple[CommandRecord, int]:
-    (guild, name, user, username, command, parameters, duration, success, kind, message, at) = (
+    (guild, name, user, username, command, parameters, duration, success, kind, message, at, tb) = (
         record
     )
     fallbacks = 0
@@ -113,6 +116,7 @@ def _private_command(record: CommandRecord, privacy: Privacy) -> tuple[CommandRe
         kind,
         message,
         at,
+        privacy.traceback_text(tb),  # Rendered now: a spill holds text, as the database would.
     )
     return private, fallbacks
 
@@ -284,7 +288,7 @@ def read_spill(path: Path) -> Spill:
         header = json.loads(lines[0])
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise SpillError(f"{path}: not a monitoring_cog spill file")
-        if header.get("version") != VERSION:
+        if header.get("version") not in READABLE_VERSIONS:
             raise SpillError(
                 f"{path}: spill format version {header.get('version')!r}; this monitoring_cog"
                 f" reads version {VERSION}"

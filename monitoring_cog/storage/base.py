@@ -32,7 +32,7 @@ __all__ = (
 
 AUDIT_COLUMNS = (
     "id, guild_id, guild_name, user_id, username, command, parameters, duration, success,"
-    " error_type, error_message, executed_at"
+    " error_type, error_message, executed_at, traceback"
 )
 """The ``audit_logs`` columns :func:`audit_entry` reads, in its order (in every backend)."""
 AUDIT_ROW_COLUMNS = (
@@ -47,6 +47,7 @@ AUDIT_ROW_COLUMNS = (
     "error_type",
     "error_message",
     "executed_at",
+    "traceback",
 )
 """The ``audit_logs`` columns of an :data:`~monitoring_cog.storage.batch.AuditRow`, in its
 order: what the writer inserts."""
@@ -212,6 +213,8 @@ def audit_entry(row: Any) -> dict[str, Any]:
     """A Command Log Entry from an ``audit_logs`` row selected as :data:`AUDIT_COLUMNS`.
 
     Parameters are stored as JSON text; text that is not JSON comes back as ``{"_raw": text}``.
+    ``traceback`` is the text kept of a failed command's traceback (``None`` for a success, a
+    refusal, or with ``[privacy] store_tracebacks = "off"``).
     """
     try:
         parameters = json.loads(row[6]) if row[6] else {}
@@ -230,6 +233,7 @@ def audit_entry(row: Any) -> dict[str, Any]:
         "error_type": row[9],
         "error_message": row[10],
         "executed_at": datetime.fromtimestamp(float(row[11]), UTC),
+        "traceback": row[12],
     }
 
 

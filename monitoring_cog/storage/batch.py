@@ -8,14 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 __all__ = ("AuditRow", "WriteBatch")
 
 AuditRow = tuple[
-    str, str | None, str, str | None, str, str, float, bool, str | None, str | None, float
+    str,
+    str | None,
+    str,
+    str | None,
+    str,
+    str,
+    float,
+    bool,
+    str | None,
+    str | None,
+    float,
+    str | None,
 ]
 """guild_id, guild_name, user_id, username, command, parameters JSON, duration, success,
-error_type, error_message, executed_at (epoch seconds)."""
+error_type, error_message, executed_at (epoch seconds), traceback text."""
 
 
 @dataclass(slots=True)
@@ -39,6 +51,9 @@ class WriteBatch:
     """(guild, day, user) -> commands run (songs requested count too, as activity)."""
     minutes: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     """(guild, minute as epoch seconds // 60) -> [commands, failed_commands]."""
+    failures: list[Any] = field(default_factory=list)
+    """The batch's failed commands that carry a captured traceback (the recording layer's
+    records), for whoever watches new kinds of error. Not stored by the backends."""
     outcomes: dict[tuple[str, bool], tuple[int, float, list[int]]] = field(default_factory=dict)
     """(command, success) -> (count, duration sum, counts per metrics bucket), for the metrics
     (:mod:`monitoring_cog.recording.metric_totals`); only filled when built with

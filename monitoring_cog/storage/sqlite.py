@@ -86,8 +86,8 @@ ON CONFLICT (guild_id) DO UPDATE SET
 """
 _INSERT_AUDIT = """
 INSERT INTO audit_logs (guild_id, guild_name, user_id, username, command, parameters, duration,
-                        success, error_type, error_message, executed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        success, error_type, error_message, executed_at, traceback)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _UPSERT_DAY = """
 INSERT INTO bot_stats (guild_id, day, songs_played, playtime, skips, pauses, commands,
