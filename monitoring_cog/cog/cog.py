@@ -34,6 +34,8 @@ from ..collectors.system import (
 from ..config import MonitoringConfig, load_config
 from ..database import Database
 from ..errors import DatabaseUnavailable
+from ..vitals.error_kinds import ErrorKinds
+from ..vitals.events import VitalEvents
 from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
@@ -119,6 +121,10 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             self.db, process=process, make_current=False
         )
         self.auditor = CommandAuditor(bot, self.system)
+        self.vital_events = VitalEvents(self.db.errors)
+        """Where the cog's monitors emit what needs saying at once; alerting subscribes."""
+        self.error_kinds = ErrorKinds(self.vital_events)
+        """Emits ``new_error`` for the first failure of each kind of error in an hour."""
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
@@ -149,6 +155,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         # Hooked in first: records queue while the database opens, so a command that ends
         # meanwhile (one that reloads this extension, say) is not missed.
         self.auditor.install()
+        self.error_kinds.attach(self.db)
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         try:
@@ -162,6 +169,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         except BaseException:
             # The load fails (a schema newer than this code): leave the bot as it was.
             self.auditor.uninstall()
+            self.error_kinds.detach()
             if peek_current_system() is self.system:
                 set_current_system(self._previous_system)
             raise
@@ -192,6 +200,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         limit = self.config.recording.close_timeout
         deadline = clock.time() + limit
         self.auditor.uninstall()
+        self.error_kinds.detach()
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so

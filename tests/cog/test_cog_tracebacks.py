@@ -20,6 +20,7 @@ from interactions import run_command
 from monitoring_cog import MonitoringConfig
 from monitoring_cog.config import PrivacyConfig
 from monitoring_cog.recording.frames import MAX_FRAMES
+from monitoring_cog.vitals.events import VitalEvent
 
 HERE = Path(__file__)
 SECRET_VALUE = "hunter2-local-value"
@@ -53,6 +54,10 @@ def add_failing_commands(bot: commands.Bot) -> None:
     @bot.tree.command(name="divide_slash")
     async def divide_slash(interaction: discord.Interaction[Any], by: int = 1) -> None:
         helper_that_fails(1)  # slash-call
+
+    @bot.command(name="lookup")
+    async def lookup(ctx: commands.Context[Any]) -> None:
+        {}["nothing"]  # lookup-line
 
     @bot.command(name="refuse")
     async def refuse(ctx: commands.Context[Any]) -> None:
@@ -158,3 +163,40 @@ async def test_off_keeps_no_traceback(failing: Monitored) -> None:
     for row in await failing.rows():
         assert row["error_type"] == "ZeroDivisionError"
         assert row["traceback"] is None
+
+
+async def test_the_first_failure_of_each_kind_in_an_hour_is_a_new_error(
+    failing: Monitored, harness: Harness
+) -> None:
+    seen: list[VitalEvent] = []
+    failing.cog.vital_events.subscribe(seen.append)
+
+    async def run(*commands_run: str) -> None:
+        for text in commands_run:
+            if text.startswith("/"):
+                await run_command(failing.bot, text[1:])
+            else:
+                with pytest.raises(commands.CommandError):
+                    await dpytest.message(text)
+        await failing.db.flush()  # The writer takes them: that is where kinds are watched.
+
+    await run("!divide 3", "!divide 4", "/divide_slash", "!refuse", "!lookup")
+    # The division raises at one line of the bot's, whichever command called it: one kind.
+    assert [(e.kind, e.fields["error"], e.fields["command"]) for e in seen] == [
+        ("new_error", "ZeroDivisionError", "divide"),
+        ("new_error", "KeyError", "lookup"),
+    ]
+    division, lookup = seen
+    assert division.fields["location"] == f"{HERE.name}:{line_of('deepest')} in helper_that_fails"
+    assert lookup.fields["location"].startswith(f"{HERE.name}:{line_of('lookup-line')} in ")
+    assert division.severity == "warning"
+    assert "ZeroDivisionError: depth reached" in division.detail
+    assert division.fields["guild"] == str(failing.guild.id)
+
+    harness.clock.advance(1800)
+    await run("!divide 5")  # Within the hour of the last one: not new.
+    assert len(seen) == 2
+    harness.clock.advance(3601)
+    await run("!divide 6", "!lookup")  # An hour without either: both new again.
+    assert [e.fields["error"] for e in seen[2:]] == ["ZeroDivisionError", "KeyError"]
+    assert failing.cog.vital_events.emitted == {"new_error": 4}
