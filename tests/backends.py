@@ -51,6 +51,7 @@ TABLES = (
     "command_stats",
     "command_latency",
     "command_minutes",
+    "loop_stalls",
     "spill_replays",
 )
 """The data tables (``schema_migrations`` stays between tests: the schema does too)."""

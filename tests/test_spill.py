@@ -27,6 +27,7 @@ from monitoring_cog.recording.records import (
     CommandRecord,
     GuildRecord,
     Record,
+    StallRecord,
     StatKind,
     StatRecord,
 )
@@ -73,6 +74,8 @@ RECORDS: list[Record] = [
     StatRecord(StatKind.PAUSE, "222", "8", 0.0, NOW - 70),
     StatRecord(StatKind.COMMAND, "222", "9", 0.0, NOW - 5),
     GuildRecord("333", "Third", NOW - 1),
+    StallRecord(NOW - 30, 1.25, "play", "slash", "111", "bot.py:12 in play", TRACEBACK),
+    StallRecord(NOW - 20, 0.5, None, None, None, None, None),
 ]  # fmt: skip
 """One of every record kind, with the values that need care: ids that are not JSON, text outside
 ASCII, a newline, parameters already text and none at all."""
@@ -112,6 +115,7 @@ async def contents(db: Database) -> dict[str, Any]:
         },
         "servers": sorted(await storage.list_servers(), key=repr),
         "minutes": await storage.recent_activity(NOW - 3600, None),
+        "stalls": await storage.loop_stalls(),
     }
 
 
@@ -149,6 +153,10 @@ async def test_every_record_kind_survives_a_spill_and_its_replay(
         )
         # The traceback, rendered by the writer in one and into the spill in the other.
         (traced,) = [row for row in expected["audit"] if row["traceback"] is not None]
+        (bare, with_stack) = expected["stalls"]  # Newest first.
+        assert (bare["command"], bare["location"], bare["stack"]) == (None, None, None)
+        assert with_stack["stack"].splitlines()[0] == "Stack (most recent call last):"
+        assert with_stack["stack"].splitlines()[1:] == traced["traceback"].splitlines()[1:]
         last = traced["traceback"].splitlines()[-1]
         assert last == '    {}["missing"]  # raises: the traceback spilled below'
     finally:

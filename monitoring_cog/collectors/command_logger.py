@@ -222,6 +222,7 @@ class CommandLogger:
 
         Rollups are kept, so reports and performance statistics are unchanged. Rows go in
         batches of 5000, each its own short transaction, so recording carries on meanwhile.
+        Event-loop stalls older than ``days`` go too (they are not counted in the result).
         Returns 0 on error.
 
         Parameters
@@ -247,8 +248,15 @@ class CommandLogger:
                 break
             await asyncio.sleep(0)
         await storage.prune_minutes(now - MINUTES_KEPT)
-        if deleted:
-            _log.info("monitoring: pruned %d audit rows older than %d days", deleted, days)
+        # Event-loop stalls name commands and guilds as audit rows do: kept as long.
+        stalls = await storage.prune_loop_stalls(cutoff)
+        if deleted or stalls:
+            _log.info(
+                "monitoring: pruned %d audit rows and %d event-loop stalls older than %d days",
+                deleted,
+                stalls,
+                days,
+            )
         return deleted
 
     @safe_execute(default=0)

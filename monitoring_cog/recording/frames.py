@@ -29,6 +29,7 @@ from typing import NamedTuple
 __all__ = (
     "MAX_FRAMES",
     "MAX_SOURCE_LINE",
+    "STACK_HEADER",
     "Frame",
     "RawTraceback",
     "capture_traceback",
@@ -42,6 +43,8 @@ __all__ = (
 Frame = tuple[str, int, str]
 """``(file name as the code object has it, line number, function's qualified name)``."""
 
+STACK_HEADER = "Stack (most recent call last):"
+"""The first line of a stall's stack as stored (a traceback's is Python's own)."""
 MAX_FRAMES = 20
 """Frames kept of a traceback: the innermost, where the error was raised."""
 MAX_SOURCE_LINE = 200

@@ -14,7 +14,15 @@ from typing import Any, NamedTuple
 
 from .frames import RawTraceback
 
-__all__ = ("DM_GUILD_ID", "CommandRecord", "GuildRecord", "Record", "StatKind", "StatRecord")
+__all__ = (
+    "DM_GUILD_ID",
+    "CommandRecord",
+    "GuildRecord",
+    "Record",
+    "StallRecord",
+    "StatKind",
+    "StatRecord",
+)
 
 DM_GUILD_ID = "dm"
 """The guild id under which commands run in direct messages are recorded."""
@@ -83,4 +91,30 @@ class GuildRecord:
     at: float
 
 
-Record = CommandRecord | StatRecord | GuildRecord
+@dataclass(slots=True)
+class StallRecord:
+    """An event-loop stall: the loop ran none of its callbacks for ``duration`` seconds.
+
+    Made by the stall monitor (:mod:`monitoring_cog.vitals.stalls`) once the loop runs again,
+    a row of ``loop_stalls``.
+    """
+
+    started_at: float
+    """Epoch seconds (UTC) at which the loop last answered before the stall."""
+    duration: float
+    """Seconds the loop went without running its callbacks (an upper bound, within one of the
+    monitor's re-arm intervals)."""
+    command: str | None
+    """The command in progress, if any (its qualified name)."""
+    command_kind: str | None
+    """``"prefix"`` or ``"slash"`` (a hybrid command run as a slash command is ``"slash"``)."""
+    guild_id: str | None
+    """The command's guild (:data:`DM_GUILD_ID` in a direct message); ``None`` without one."""
+    location: str | None
+    """Where the loop was held: ``path:line in function`` of the bot's own code."""
+    stack: RawTraceback | str | None
+    """The innermost frames of the bot's own code at that moment, as sampled (rendered to text
+    by the writer, under the ``[privacy]`` traceback rules), or that text already."""
+
+
+Record = CommandRecord | StatRecord | GuildRecord | StallRecord

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..storage.batch import AuditRow
+from .frames import RawTraceback
 from .parameters import serialize_parameters
-from .records import CommandRecord, GuildRecord, Record, StatRecord
+from .records import CommandRecord, GuildRecord, Record, StallRecord, StatRecord
 
 __all__ = ("repaired_records", "storable")
 
@@ -81,6 +82,8 @@ def repaired_records(
             repaired = record
             if guild_id is not record.guild_id or user_id is not record.user_id:
                 repaired = StatRecord(record.kind, guild_id, user_id, record.amount, record.at)
+        elif isinstance(record, StallRecord):
+            repaired = _repaired_stall(record)
         else:
             guild_id, name = _storable(record.guild_id), _storable(record.guild_name)
             repaired = record
@@ -90,6 +93,27 @@ def repaired_records(
             corrections += 1
         fixed.append(repaired)
     return fixed, corrections
+
+
+def _repaired_stall(record: StallRecord) -> StallRecord:
+    """``record`` with its text storable (itself if it already was). A stack not yet rendered
+    is repaired in its frames (a file name is what may hold a lone surrogate)."""
+    stack = record.stack
+    if isinstance(stack, str):
+        stack = storable(stack)
+    elif stack is not None:
+        frames = tuple((storable(f), line, storable(name)) for f, line, name in stack.frames)
+        if any(
+            a is not b
+            for new, old in zip(frames, stack.frames, strict=True)
+            for a, b in zip(new, old, strict=True)
+        ):
+            stack = RawTraceback(frames, stack.omitted)
+    text = (record.command, record.command_kind, record.guild_id, record.location)
+    command, kind, guild_id, location = fixed = tuple(_storable(value) for value in text)
+    if stack is record.stack and all(a is b for a, b in zip(fixed, text, strict=True)):
+        return record
+    return StallRecord(record.started_at, record.duration, command, kind, guild_id, location, stack)
 
 
 def _repaired_command(

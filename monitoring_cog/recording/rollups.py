@@ -16,10 +16,11 @@ from typing import Any
 from ..analysis.latency import MAX_BUCKET, bucket_upper_bound
 from ..clock import utc_day
 from ..storage.batch import AuditRow, WriteBatch
+from .frames import STACK_HEADER
 from .metric_totals import DURATION_BUCKETS
 from .parameters import cut_parameters, serialize_parameters
 from .privacy import Privacy
-from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
+from .records import CommandRecord, GuildRecord, Record, StallRecord, StatKind, StatRecord
 
 __all__ = ("BatchBuilder", "build_batch")
 
@@ -273,6 +274,21 @@ class BatchBuilder:
                     users[user_key] = users.get(user_key, 0) + (record.kind is StatKind.COMMAND)
             elif isinstance(record, GuildRecord):
                 _seen(seen, record.guild_id, record.guild_name, record.at)
+            elif isinstance(record, StallRecord):
+                stack = record.stack
+                if stack is not None and not isinstance(stack, str):
+                    stack = (privacy or _NO_RULES).traceback_text(stack, STACK_HEADER)
+                batch.stalls.append(
+                    (
+                        record.started_at,
+                        record.duration,
+                        record.command,
+                        record.command_kind,
+                        record.guild_id,
+                        record.location,
+                        stack,
+                    )
+                )
 
         batch.records += count
         batch.rejected_inputs += rejected

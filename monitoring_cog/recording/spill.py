@@ -9,7 +9,8 @@ its kind::
 
     {"format": "monitoring_cog-spill", "version": 1, "id": "...", "records": 2, ...}
     [["command", guild_id, guild_name, user_id, username, command, parameters, ...],
-     ["stat", "song", guild_id, user_id, amount, at]]
+     ["stat", "song", guild_id, user_id, amount, at],
+     ["stall", started_at, duration, command, kind, guild_id, location, stack]]
 
 (the second line shown folded here).
 
@@ -35,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from .frames import STACK_HEADER
 from .parameters import serialize_parameters
 from .privacy import Privacy
-from .records import CommandRecord, GuildRecord, Record, StatKind, StatRecord
+from .records import CommandRecord, GuildRecord, Record, StallRecord, StatKind, StatRecord
 
 __all__ = (
     "CODECS",
@@ -62,7 +64,7 @@ READABLE_VERSIONS = (1, 2)
 """Versions read back: a version 1 spill's records are version 2's without what it adds."""
 SUFFIX = ".spill"
 
-_R = TypeVar("_R", CommandRecord, StatRecord, GuildRecord)
+_R = TypeVar("_R", CommandRecord, StatRecord, GuildRecord, StallRecord)
 
 
 class SpillError(Exception):
@@ -132,6 +134,25 @@ def _private_stat(record: StatRecord, privacy: Privacy) -> tuple[StatRecord, int
     )
 
 
+def _private_stall(record: StallRecord, privacy: Privacy) -> tuple[StallRecord, int]:
+    stack = record.stack
+    if stack is None or isinstance(stack, str):
+        return record, 0
+    text = privacy.traceback_text(stack, STACK_HEADER)
+    return (
+        StallRecord(
+            record.started_at,
+            record.duration,
+            record.command,
+            record.command_kind,
+            record.guild_id,
+            record.location,
+            text,
+        ),
+        0,
+    )
+
+
 CODECS: tuple[RecordCodec[Any], ...] = (
     RecordCodec(
         "command",
@@ -153,6 +174,21 @@ CODECS: tuple[RecordCodec[Any], ...] = (
         encode=lambda r: [r.guild_id, r.guild_name, r.at],
         decode=lambda v: GuildRecord(v[0], v[1], v[2]),
         private=lambda r, _: (r, 0),
+    ),
+    RecordCodec(
+        "stall",
+        StallRecord,
+        encode=lambda r: [
+            r.started_at,
+            r.duration,
+            r.command,
+            r.command_kind,
+            r.guild_id,
+            r.location,
+            r.stack,
+        ],
+        decode=lambda v: StallRecord(v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
+        private=_private_stall,
     ),
 )
 """One codec per record kind of :data:`~monitoring_cog.recording.records.Record`."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-__all__ = ("AuditRow", "WriteBatch")
+__all__ = ("AuditRow", "StallRow", "WriteBatch")
 
 AuditRow = tuple[
     str,
@@ -30,6 +30,11 @@ AuditRow = tuple[
 error_type, error_message, executed_at (epoch seconds), traceback text."""
 
 
+StallRow = tuple[float, float, str | None, str | None, str | None, str | None, str | None]
+"""started_at (epoch seconds), duration, command, command_kind, guild_id, location, stack text:
+a row of ``loop_stalls``."""
+
+
 @dataclass(slots=True)
 class WriteBatch:
     """Everything one flush writes, in one transaction."""
@@ -40,6 +45,8 @@ class WriteBatch:
     servers: dict[str, tuple[str | None, float]] = field(default_factory=dict)
     """guild_id -> (latest known name or None, last seen epoch seconds)."""
     audit_rows: list[AuditRow] = field(default_factory=list)
+    stalls: list[StallRow] = field(default_factory=list)
+    """Event-loop stalls, one ``loop_stalls`` row each."""
     days: dict[tuple[str, date], list[float]] = field(default_factory=dict)
     """(guild, day) -> [songs, playtime, skips, pauses, commands, failed_commands]."""
     commands: dict[tuple[str, date, str], list[float]] = field(default_factory=dict)
