@@ -36,6 +36,7 @@ from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..vitals.error_kinds import ErrorKinds
 from ..vitals.events import VitalEvents
+from ..vitals.stalls import StallMonitor
 from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
@@ -125,6 +126,11 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         """Where the cog's monitors emit what needs saying at once; alerting subscribes."""
         self.error_kinds = ErrorKinds(self.vital_events)
         """Emits ``new_error`` for the first failure of each kind of error in an hour."""
+        self.stall_monitor: StallMonitor | None = (
+            StallMonitor(self.db, self.vital_events) if self.config.health.stall_monitor else None
+        )
+        """Watches the event loop for stalls from load to unload (``[health] stall_monitor``);
+        its section is the health report's ``event_loop``."""
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
@@ -156,6 +162,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         # meanwhile (one that reloads this extension, say) is not missed.
         self.auditor.install()
         self.error_kinds.attach(self.db)
+        self._start_stall_monitor()
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         try:
@@ -170,6 +177,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             # The load fails (a schema newer than this code): leave the bot as it was.
             self.auditor.uninstall()
             self.error_kinds.detach()
+            self._stop_stall_monitor()
             if peek_current_system() is self.system:
                 set_current_system(self._previous_system)
             raise
@@ -201,6 +209,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         deadline = clock.time() + limit
         self.auditor.uninstall()
         self.error_kinds.detach()
+        self._stop_stall_monitor()
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so
@@ -224,6 +233,19 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 await self._flush_for_owner(remaining)
         except Exception:
             _log.exception("monitoring: could not write queued records on unload")
+
+    def _start_stall_monitor(self) -> None:
+        monitor = self.stall_monitor
+        if monitor is not None:
+            monitor.start()
+            self.system.health_check.add_section("event_loop", monitor)
+
+    def _stop_stall_monitor(self) -> None:
+        monitor = self.stall_monitor
+        if monitor is not None:
+            # The watchdog wakes at once when told to stop: this waits a few microseconds.
+            monitor.stop()
+            self.system.health_check.remove_section("event_loop", monitor)
 
     async def _flush_for_owner(self, within: float) -> None:
         flushing = asyncio.ensure_future(self.db.flush())

@@ -176,6 +176,20 @@ class HealthConfig:
     one whole window has passed since start-up, the reading is shown but counts as healthy."""
     database_slow_seconds: float = 0.5
     """A database round trip slower than this makes the database ``slow``."""
+    stall_monitor: bool = True
+    """Whether the cog watches the event loop for stalls (a callback every ``stall_interval``
+    on the loop, a watchdog thread beside it)."""
+    stall_threshold: float = 0.2
+    """Seconds the event loop must go without running a callback to count as a stall."""
+    stall_interval: float = 0.05
+    """Seconds between two runs of the stall monitor's callback on the loop: a stall's duration
+    is known to within it. At most half of ``stall_threshold``."""
+    stall_warning: float = 1.0
+    """A stall this long or longer in the window (``error_rate_window``) makes the event loop
+    ``warning``; shorter ones are counted and shown but healthy."""
+    stall_critical: float = 5.0
+    """A stall this long or longer makes the event loop ``critical`` (Discord's heartbeat is at
+    risk) and is said at once (``VitalEvent("stall_critical")``)."""
 
     def __post_init__(self) -> None:
         _require(
@@ -209,6 +223,36 @@ class HealthConfig:
             "health.database_slow_seconds",
             "a number > 0",
             self.database_slow_seconds,
+        )
+        _require(
+            isinstance(self.stall_monitor, bool),
+            "health.stall_monitor",
+            "true or false",
+            self.stall_monitor,
+        )
+        _require(
+            self.stall_interval > 0,
+            "health.stall_interval",
+            "a number of seconds > 0",
+            self.stall_interval,
+        )
+        _require(
+            self.stall_threshold >= 2 * self.stall_interval,
+            "health.stall_threshold",
+            f"a number of seconds >= twice health.stall_interval ({self.stall_interval})",
+            self.stall_threshold,
+        )
+        _require(
+            self.stall_warning >= self.stall_threshold,
+            "health.stall_warning",
+            f"a number of seconds >= health.stall_threshold ({self.stall_threshold})",
+            self.stall_warning,
+        )
+        _require(
+            self.stall_critical >= self.stall_warning,
+            "health.stall_critical",
+            f"a number of seconds >= health.stall_warning ({self.stall_warning})",
+            self.stall_critical,
         )
 
 
