@@ -61,8 +61,11 @@ ROUND = 1000
 """Commands between writes of this project's queue: its default batch size."""
 WARMUP = 300
 """Commands run before counting starts (caches, the interpreter's specialisation, first rows)."""
-EXTRA_CONFIG = "[recording]\nflush_interval = 3600.0\n"
-"""Only explicit flushes (and full batches) write: none at a moment set by the clock."""
+EXTRA_CONFIG = "[recording]\nflush_interval = 3600.0\n[health]\nstall_monitor = false\n"
+"""Only explicit flushes (and full batches) write: none at a moment set by the clock. The stall
+monitor is off: it costs per second, not per command (a beat every ``stall_interval``, see
+``stall_monitor.py``), and under valgrind, 50 times slower, it would be charged per command for
+the seconds valgrind takes, and see the slowed loop as stalled."""
 
 
 class _Callgrind:

@@ -56,9 +56,26 @@ async def test_an_exception_given_to_log_command_keeps_its_traceback(db: Databas
     assert (await logger.get_failed_commands())[0]["traceback"] == failed["traceback"]
 
 
+def raised_in_a_new_file(folder: Path, text: str) -> BaseException:
+    """An exception raised by ``go()`` in a module of its own (a traceback never rendered yet:
+    the writer reuses what it rendered for the same frames)."""
+    module = folder / "fresh_module.py"
+    module.write_text(f"def go():\n    {text}\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("fresh_module", module)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    try:
+        loaded.go()
+    except Exception as error:
+        return error
+    raise AssertionError("go() did not raise")
+
+
 async def test_source_lines_are_read_by_the_writer_never_on_the_commands_path(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    error = raised_in_a_new_file(tmp_path, "raise OSError('fresh')")
     reads: list[str] = []
     for name in ("getline", "getlines", "checkcache", "updatecache"):
         real = getattr(linecache, name)
@@ -69,27 +86,19 @@ async def test_source_lines_are_read_by_the_writer_never_on_the_commands_path(
 
         monkeypatch.setattr(linecache, name, counted)
     logger = CommandLogger(db)
-    error = caught()
     assert logger.log_command_nowait("1", None, "2", None, "save", success=False, exception=error)
     assert reads == []
     (queued,) = list(db.recorder._buffer)
     assert isinstance(queued.traceback, RawTraceback)  # Code locations only, as captured.
     await db.flush()
     assert "getline" in reads
+    (row,) = await logger.get_failed_commands()
+    assert row["traceback"].splitlines()[-1] == "    raise OSError('fresh')"
 
 
 async def test_source_lines_are_cut(db: Database, tmp_path: Path) -> None:
-    module = tmp_path / "long_lines.py"
     padding = "x" * (2 * MAX_SOURCE_LINE)
-    module.write_text(f"def go():\n    raise RuntimeError('{padding}')\n", encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("long_lines", module)
-    assert spec is not None and spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    try:
-        loaded.go()
-    except RuntimeError as error:
-        exception = error
+    exception = raised_in_a_new_file(tmp_path, f"raise RuntimeError('{padding}')")
     logger = CommandLogger(db)
     assert await logger.log_command("1", None, "2", None, "go", success=False, exception=exception)
     (row,) = await logger.get_failed_commands()

@@ -22,6 +22,7 @@ import os
 import site
 import sys
 import sysconfig
+import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import NamedTuple
@@ -38,6 +39,7 @@ __all__ = (
     "is_own_code",
     "own_frames",
     "render_frames",
+    "render_traceback",
 )
 
 Frame = tuple[str, int, str]
@@ -181,6 +183,33 @@ def format_location(frame: Frame) -> str:
     """``"cogs/music.py:42 in Music.play"``."""
     filename, line, function = frame
     return f"{display_path(filename)}:{line} in {function}"
+
+
+_RENDERED_KEPT = 1024
+"""Rendered tracebacks remembered at most (then afresh)."""
+_RENDERED_FOR = 60.0
+"""Seconds a rendered traceback is reused: a source file edited meanwhile is read anew after."""
+_rendered: dict[tuple[RawTraceback, bool, str], str] = {}
+_rendered_since = 0.0
+
+
+def render_traceback(
+    raw: RawTraceback, *, source: bool = True, header: str = "Traceback (most recent call last):"
+) -> str:
+    """:func:`render_frames` of ``raw``, reused for the same traceback (a failure that repeats
+    is read and formatted once a minute, not once a run)."""
+    global _rendered_since
+    now = time.monotonic()
+    if now - _rendered_since > _RENDERED_FOR or len(_rendered) >= _RENDERED_KEPT:
+        _rendered.clear()
+        _rendered_since = now
+    key = (raw, source, header)
+    text = _rendered.get(key)
+    if text is None:
+        text = _rendered[key] = render_frames(
+            raw.frames, omitted=raw.omitted, source=source, header=header
+        )
+    return text
 
 
 def render_frames(

@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .frames import RawTraceback, render_frames
+from .frames import RawTraceback, render_traceback
 
 if TYPE_CHECKING:
     from ..config import PrivacyConfig
@@ -168,9 +168,7 @@ class Privacy:
             return None
         if isinstance(raw, str):
             return raw
-        return render_frames(
-            raw.frames, omitted=raw.omitted, source=self.tracebacks == "full", header=header
-        )
+        return render_traceback(raw, source=self.tracebacks == "full", header=header)
 
     # -- user ids ---------------------------------------------------------------------------
 

@@ -126,6 +126,7 @@ class BatchBuilder:
         rejected = 0
         count = 0
         privacy = self._privacy
+        render = (privacy or _NO_RULES).traceback_text
         private_row = self._private_row if privacy is not None and privacy.rewrites_rows else None
         user_of = privacy.user_id if privacy is not None and privacy.hashes_user_ids else None
         # The default rules only redact parameters: the rest of the row is the record's, built
@@ -172,13 +173,12 @@ class BatchBuilder:
                 day = day_of(at)
                 failed = not success
                 if trace is not None and type(trace) is not str:
-                    # A traceback as captured: rendered here, so the row is built anew.
-                    row, fallbacks = self._traced_row(record)
-                    rejected += fallbacks
-                    user_id = row[2]
-                    append_row(row)
+                    # A traceback as captured: rendered here (reused while the same failure
+                    # repeats), and the row goes on as any other, with the text in it.
                     failures.append(record)
-                elif private_row is not None:
+                    trace = render(trace)
+                    record = tuple.__new__(CommandRecord, (*record[:11], trace))
+                if private_row is not None:
                     row, fallbacks = private_row(record)
                     rejected += fallbacks
                     user_id = row[2]  # Hashed, if so configured: daily_users gets the same.
@@ -277,7 +277,7 @@ class BatchBuilder:
             elif isinstance(record, StallRecord):
                 stack = record.stack
                 if stack is not None and not isinstance(stack, str):
-                    stack = (privacy or _NO_RULES).traceback_text(stack, STACK_HEADER)
+                    stack = render(stack, STACK_HEADER)
                 batch.stalls.append(
                     (
                         record.started_at,
@@ -327,7 +327,7 @@ class BatchBuilder:
     def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
         """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks.
 
-        ``record`` carries no traceback, or one already rendered (see :meth:`_traced_row`).
+        :meth:`add` renders a captured traceback before it gets here.
         """
         privacy = self._privacy
         assert privacy is not None
@@ -337,12 +337,7 @@ class BatchBuilder:
             text = "{}"
         elif isinstance(parameters, str):
             text = privacy.redact_json(parameters)
-            trace = record.traceback
-            if (
-                text is parameters
-                and privacy.keeps_rows_identity
-                and (trace is None or isinstance(trace, str))
-            ):
+            if text is parameters and privacy.keeps_rows_identity:
                 return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
         else:
             text, fallbacks = self._private_text(parameters)
@@ -362,16 +357,6 @@ class BatchBuilder:
             trace if trace is None or isinstance(trace, str) else privacy.traceback_text(trace),
         )
         return row, fallbacks
-
-    def _traced_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
-        """The audit row of a failed command whose traceback is as captured: rendered to text
-        (source lines read now, off the command's path) under the privacy rules."""
-        privacy = self._privacy
-        if privacy is not None:
-            return self._private_row(record)
-        text, fallbacks = serialize_parameters(record.parameters)
-        rendered = _NO_RULES.traceback_text(record.traceback)
-        return (*record[:5], text, *record[6:11], rendered), fallbacks
 
     def finish(self) -> WriteBatch:
         """The batch of every record added (completed now, unless :meth:`finishing` did)."""

@@ -30,15 +30,26 @@ NEW_ERROR_WINDOW = 3600.0
 """Seconds a kind of error must be unseen before it is new again."""
 _MAX_KINDS = 1000
 """Kinds remembered at most; the one seen longest ago is forgotten first."""
+_UNKNOWN: object = object()
 _MAX_DETAIL = 300
 """Characters of the error's message in an event's detail."""
+
+
+_locations: dict[tuple[Frame, ...], str | None] = {}
+"""Frames of a traceback -> :func:`error_location` (bounded like the kinds)."""
 
 
 def error_location(trace: RawTraceback) -> str | None:
     """Where the bot's own code raised: its innermost frame in ``trace`` (or the innermost frame
     of any code when none of the bot's is in it), as ``path:line in function``."""
-    frames: Sequence[Frame] = own_frames(trace.frames) or trace.frames
-    return format_location(frames[-1]) if frames else None
+    found = _locations.get(trace.frames, _UNKNOWN)
+    if found is _UNKNOWN:
+        frames: Sequence[Frame] = own_frames(trace.frames) or trace.frames
+        found = format_location(frames[-1]) if frames else None
+        if len(_locations) >= _MAX_KINDS:
+            _locations.clear()
+        _locations[trace.frames] = found
+    return found  # type: ignore[return-value]
 
 
 class ErrorKinds:
