@@ -23,12 +23,19 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from ..recording.metric_totals import DURATION_BUCKETS, CommandTotals
+from ..vitals.stalls import LAG_BUCKETS, NO_COMMAND, StallMonitor
 
 if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
     from ..database import Database
 
-__all__ = ("HEALTH_COMPONENTS", "STATUS_VALUES", "MonitoringCollector", "latest_report")
+__all__ = (
+    "HEALTH_COMPONENTS",
+    "STATUS_VALUES",
+    "VITAL_COMPONENTS",
+    "MonitoringCollector",
+    "latest_report",
+)
 
 _log = logging.getLogger(__name__)
 
@@ -47,9 +54,13 @@ STATUS_VALUES: dict[str, int] = {
 
 HEALTH_COMPONENTS = ("memory", "cpu", "database", "error_rate", "recording")
 """The ``component`` label values of ``monitoring_cog_health_component_status``."""
+VITAL_COMPONENTS = ("event_loop",)
+"""Sections of the bot's vitals also given as components, while they can judge (a section
+whose status is ``unknown`` is left out)."""
 
 _LE = (*(repr(float(bound)) for bound in DURATION_BUCKETS), "+Inf")
 """The ``le`` labels, written as the Python client writes them ("0.005", "1.0", "+Inf")."""
+_LAG_LE = (*(repr(float(bound)) for bound in LAG_BUCKETS), "+Inf")
 
 
 def latest_report(health: HealthCheck | None) -> dict[str, Any] | None:
@@ -87,6 +98,7 @@ class MonitoringCollector(Collector):
         """The metric families, as of now."""
         yield from self._commands()
         yield from self._recorder()
+        yield from self._event_loop()
         report = latest_report(self.health)
         if report is not None:
             try:
@@ -157,6 +169,50 @@ class MonitoringCollector(Collector):
             value=self.db.errors.errors,
         )
 
+    def _stall_monitor(self) -> StallMonitor | None:
+        section = self.health.section("event_loop") if self.health is not None else None
+        return section if isinstance(section, StallMonitor) else None
+
+    def _event_loop(self) -> Iterator[Metric]:
+        """The stall monitor's figures, when one watches the loop (the cog's, or one a library
+        user added to the health check as its ``event_loop`` section)."""
+        monitor = self._stall_monitor()
+        if monitor is None:
+            return
+        counts, lag_sum = monitor.lag_histogram()
+        cumulative = 0
+        buckets: list[tuple[str, float]] = []
+        for le, hits in zip(_LAG_LE, counts, strict=True):
+            cumulative += hits
+            buckets.append((le, cumulative))
+        yield HistogramMetricFamily(
+            "monitoring_cog_event_loop_lag_seconds",
+            "How late the stall monitor's callback ran on the event loop, each time it ran"
+            " (every [health] stall_interval).",
+            buckets=buckets,
+            sum_value=lag_sum,
+        )
+        stalls = CounterMetricFamily(
+            "monitoring_cog_event_loop_stalls",
+            "Event-loop stalls ([health] stall_threshold or longer), by the command in progress"
+            ' ("(none)" outside any).',
+            labels=("command",),
+        )
+        seconds = CounterMetricFamily(
+            "monitoring_cog_event_loop_stall_seconds",
+            "Seconds the event loop was stalled, by the command in progress.",
+            labels=("command",),
+        )
+        by_command = monitor.stalls_by_command()
+        # Served from the start, at 0: the first stall then shows in rate() and increase()
+        # rather than being a new series' first sample.
+        by_command.setdefault(NO_COMMAND, (0, 0.0))
+        for label, (count, total) in sorted(by_command.items()):
+            stalls.add_metric([label], count)
+            seconds.add_metric([label], total)
+        yield stalls
+        yield seconds
+
 
 def _health(report: dict[str, Any]) -> Iterator[Metric]:
     """Gauges from one health report; a figure the report lacks (a failed check) is left out."""
@@ -178,9 +234,9 @@ def _health(report: dict[str, Any]) -> Iterator[Metric]:
         "2 critical or error.",
         labels=("component",),
     )
-    for component in HEALTH_COMPONENTS:
+    for component in (*HEALTH_COMPONENTS, *VITAL_COMPONENTS):
         section = report.get(component)
-        if isinstance(section, dict) and "status" in section:
+        if isinstance(section, dict) and section.get("status", "unknown") != "unknown":
             components.add_metric([component], STATUS_VALUES.get(str(section["status"]), 2))
     yield components
     for name, documentation, section, key, scale in _HEALTH_GAUGES:

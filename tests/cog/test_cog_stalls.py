@@ -21,11 +21,13 @@ import pytest
 from discord.ext import commands
 from harness import Harness, Monitored, make_config
 from interactions import option, run_command
+from metrics_support import samples, scrape, value
 
 from monitoring_cog import MonitoringConfig
 from monitoring_cog.cog.embeds import health_embed, performance_embed
 from monitoring_cog.vitals.events import VitalEvent
 from monitoring_cog.vitals.stalls import Stall
+from monitoring_cog.web.metrics_server import MetricsServer
 
 HERE = Path(__file__)
 INTERVAL = 0.025
@@ -223,3 +225,24 @@ async def test_unloading_stops_the_watchdog(blocking: tuple[Monitored, list[floa
     assert not any(t.name == "monitoring_cog-stalls" for t in threading.enumerate())
     assert monitor.health_section()["status"] == "unknown"
     assert "event_loop" not in await m.cog.system.health_check.get_full_health_report()
+
+
+async def test_metrics_show_the_loop_lag_and_the_stalls_per_command(
+    blocking: tuple[Monitored, list[float]],
+) -> None:
+    m, blocked = blocking
+    before = m.cog.stall_monitor.stalls_total  # type: ignore[union-attr]
+    await dpytest.message("!block 0.25")
+    await next_stall(m, before)
+    await m.cog.system.health_check.get_full_health_report()
+    async with MetricsServer(m.cog.system, "127.0.0.1", 0) as server:
+        found = samples(await scrape(server.url))
+    assert value(found, "monitoring_cog_event_loop_stalls_total", command="block") == 1
+    stalled = value(found, "monitoring_cog_event_loop_stall_seconds_total", command="block")
+    assert blocked[-1] <= stalled <= blocked[-1] + INTERVAL + SLACK
+    beats = value(found, "monitoring_cog_event_loop_lag_seconds_count")
+    assert beats >= 1
+    assert value(found, "monitoring_cog_event_loop_lag_seconds_bucket", le="+Inf") == beats
+    # The stall itself: one beat ran a quarter of a second late, or more.
+    assert value(found, "monitoring_cog_event_loop_lag_seconds_bucket", le="0.1") < beats
+    assert value(found, "monitoring_cog_health_component_status", component="event_loop") == 0
