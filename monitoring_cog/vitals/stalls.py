@@ -5,11 +5,15 @@ A bot's event loop runs every callback in turn; code that blocks it (a ``time.sl
 :class:`StallMonitor` notices such stalls without touching a command's path:
 
 - **On the loop**, a tiny callback (the *beat*) re-arms itself every ``stall_interval`` seconds
-  (``loop.call_later``: no task). Each run notes the time and how late it ran (the loop's lag).
+  (0.1 s; ``loop.call_later``: no task). Each run notes the time and how late it ran (the loop's
+  lag).
 - **On a watchdog thread** (a daemon: it never keeps the process alive), the monitor sleeps until
-  the loop has gone ``stall_threshold`` seconds without a beat. Then the loop is blocked, and
-  the thread samples the loop thread's stack (``sys._current_frames()``): what it sees is the
+  the loop has gone ``stall_threshold`` seconds (0.2 s) without a beat. Then the loop is blocked,
+  and the thread samples the loop thread's stack (``sys._current_frames()``): what it sees is the
   blocking code itself. It keeps sampling every ``stall_threshold`` while the stall lasts.
+
+What it costs is the wake-ups: about ten beats and five watchdog checks a second, whatever the
+bot does (``benchmarks/stall_monitor.py``); nothing per command.
 - **When the loop runs again**, its next beat sees the gap since the one before: that gap is the
   stall's duration (an upper bound: the block began at most one ``stall_interval`` after the
   previous beat). The stall is recorded with what the samples showed: where (the most sampled
