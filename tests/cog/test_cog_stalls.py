@@ -108,68 +108,51 @@ def assert_blamed(stall: Stall, slept: float, marker: str) -> None:
     assert frames[-2][1] in (line_of("prefix-line"), line_of("slash-line"))
 
 
-async def test_prefix_commands_blocking_the_loop_are_blamed_on_their_line(
-    blocking: tuple[Monitored, list[float]],
-) -> None:
-    m, blocked = blocking
-    for seconds in (0.25, 1.0):
-        before = m.cog.stall_monitor.stalls_total  # type: ignore[union-attr]
+async def run_blocking(m: Monitored, kind: str, seconds: float) -> None:
+    if kind == "prefix":
         await dpytest.message(f"!block {seconds}")
-        stall = await next_stall(m, before)
-        assert_blamed(stall, blocked[-1], "block-line")
-        assert (stall.command, stall.command_kind, stall.guild_id) == (
-            "block",
-            "prefix",
-            str(m.guild.id),
-        )
-    section = m.cog.stall_monitor.health_section()  # type: ignore[union-attr]
-    assert section["status"] == "warning"  # The second lasted a second or more.
-    assert section["stalls"] == 2
-    worst = section["worst"]
-    assert worst["command"] == "block"
-    assert worst["location"].startswith(f"{HERE.name}:{line_of('block-line')} in ")
-    assert worst["duration_ms"] >= 1000
+    else:
+        await run_command(m.bot, "block_slash", options=[option("seconds", seconds, NUMBER)])
 
 
-async def test_a_slash_command_blocking_the_loop_is_blamed_with_its_guild(
-    blocking: tuple[Monitored, list[float]],
-) -> None:
-    m, blocked = blocking
-    before = m.cog.stall_monitor.stalls_total  # type: ignore[union-attr]
-    await run_command(m.bot, "block_slash", options=[option("seconds", 0.25, NUMBER)])
-    stall = await next_stall(m, before)
-    assert_blamed(stall, blocked[-1], "block-line")
-    assert (stall.command, stall.command_kind, stall.guild_id) == (
-        "block_slash",
-        "slash",
-        str(m.guild.id),
-    )
-    section = m.cog.stall_monitor.health_section()  # type: ignore[union-attr]
-    assert section["status"] == "healthy"  # Counted and shown, below stall_warning.
-    assert section["stalls"] == 1
-
-
-async def test_five_seconds_is_critical_and_said_at_once(
-    blocking: tuple[Monitored, list[float]],
+@pytest.mark.parametrize("seconds", [0.25, 1.0, 5.0])
+@pytest.mark.parametrize("kind", ["prefix", "slash"])
+async def test_a_command_blocking_the_loop_is_blamed_on_its_line(
+    blocking: tuple[Monitored, list[float]], kind: str, seconds: float
 ) -> None:
     m, blocked = blocking
     said: list[VitalEvent] = []
     m.cog.vital_events.subscribe(said.append)
-    await run_command(m.bot, "block_slash", options=[option("seconds", 5.0, NUMBER)])
+    await run_blocking(m, kind, seconds)
     stall = await next_stall(m, 0)
     assert_blamed(stall, blocked[-1], "block-line")
+    name = "block" if kind == "prefix" else "block_slash"
+    assert (stall.command, stall.command_kind, stall.guild_id) == (name, kind, str(m.guild.id))
+
+    report = await m.cog.system.health_check.get_full_health_report()
+    section = report["event_loop"]
+    assert section["stalls"] == 1
+    worst = section["worst"]
+    assert (worst["command"], worst["command_kind"]) == (name, kind)
+    assert worst["location"] == stall.location
+    assert worst["duration_ms"] == round(stall.duration * 1000, 1)
+    # Below stall_warning: counted and shown, healthy; from 1 s: degraded; from 5 s: unhealthy,
+    # and said at once.
+    expected = {0.25: ("healthy", "healthy"), 1.0: ("warning", "degraded")}.get(
+        seconds, ("critical", "unhealthy")
+    )
+    assert (section["status"], report["overall_status"]) == expected
+    if seconds < 5:
+        assert said == []
+        return
     (event,) = said
     assert (event.kind, event.severity) == ("stall_critical", "critical")
-    assert event.fields["command"] == "block_slash"
+    assert event.fields["command"] == name
     assert event.fields["location"] == stall.location
-    report = await m.cog.system.health_check.get_full_health_report()
-    assert report["event_loop"]["status"] == "critical"
-    assert report["overall_status"] == "unhealthy"
-    assert report["event_loop"]["worst"]["command"] == "block_slash"
     # /health names the worst stall and its line.
     embed = health_embed(report).to_dict()
     (field,) = [f for f in embed["fields"] if "Event loop" in f["name"]]
-    assert "block_slash" in field["value"]
+    assert name in field["value"]
     assert f"{HERE.name}:{line_of('block-line')}" in field["value"]
 
 
