@@ -173,6 +173,28 @@ def _add_noop_commands(bot: commands.Bot) -> None:
     async def ping_slash(interaction: discord.Interaction[Any]) -> None:
         """A no-op slash command."""
 
+    @bot.command(name="fail")
+    async def fail_prefix(ctx: commands.Context[Any]) -> None:
+        """A prefix command that fails at once."""
+        raise RuntimeError("failed")
+
+    @bot.tree.command(name="fail", description="A slash command that fails at once")
+    async def fail_slash(interaction: discord.Interaction[Any]) -> None:
+        """A slash command that fails at once."""
+        raise RuntimeError("failed")
+
+    # The bot's own error handlers, as most bots have: discord.py's defaults would log (and
+    # format) every failure's traceback, a cost of the benchmark rather than of any monitor.
+    @bot.event
+    async def on_command_error(ctx: commands.Context[Any], error: Exception) -> None:
+        """Failures are expected here."""
+
+    @bot.tree.error
+    async def on_app_command_error(
+        interaction: discord.Interaction[Any], error: discord.app_commands.AppCommandError
+    ) -> None:
+        """Failures are expected here."""
+
 
 async def build_bot(
     kind: str, workdir: Path, *, database_url: str | None = None, extra_config: str = ""

@@ -16,7 +16,8 @@ the loop too.
   slack, the system running other work); no operation can measure below it.
 
 Run: ``benchmarks/.venv/bin/python benchmarks/event_loop.py`` (``--quick``: 100 thousand commands,
-1 million rows, half of them pruned).
+1 million rows, half of them pruned; ``--stall-monitor``: with the stall monitor watching the loop
+during each operation, to compare with a run without it).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from _common import DATA_DIR, Table, emit, now, parser, wait_for_writer, workdir
 from _data import dataset
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig, create_monitoring_system
+from monitoring_cog.vitals import StallMonitor
 
 PROBE_INTERVAL = 0.001
 BACKLOG = 10_000
@@ -151,15 +153,29 @@ def _describe(handle: asyncio.events.Handle) -> str:
     return str(getattr(callback, "__qualname__", callback))
 
 
+WITH_STALL_MONITOR = False
+"""``--stall-monitor``: a StallMonitor (the [health] defaults) watches the loop during every
+operation, so its effect on the longest stretch shows side by side with a run without it."""
+
+
 async def probed(operation: Callable[[], Awaitable[str]]) -> dict[str, Any]:
     """Run ``operation`` with the probe beside it; its lags, duration and description."""
+    monitor_db = Database(":memory:", config=MonitoringConfig())
+    monitor = StallMonitor(monitor_db).start() if WITH_STALL_MONITOR else None
     probe = Probe()
     probe.start()
     started = now()
-    with Callbacks() as callbacks:
-        what = await operation()
+    try:
+        with Callbacks() as callbacks:
+            what = await operation()
+    finally:
+        if monitor is not None:
+            monitor.stop()
+        await monitor_db.close()
     elapsed = now() - started
     await probe.stop()
+    if monitor is not None:
+        what += f"; {monitor.stalls_total} stalls seen by the stall monitor"
     return {
         **probe.summary(),
         "longest_callback_ms": round(callbacks.longest * 1e3, 2),
@@ -306,7 +322,12 @@ def report(results: dict[str, dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    args = parser(__doc__.splitlines()[0]).parse_args()
+    cli = parser(__doc__.splitlines()[0])
+    cli.add_argument(
+        "--stall-monitor", action="store_true", help="watch the loop with a StallMonitor meanwhile"
+    )
+    args = cli.parse_args()
+    WITH_STALL_MONITOR = args.stall_monitor
     if args.quick:
         asyncio.run(main(commands=100_000, rows=1_000_000, repeats=10, idle_seconds=10))
     else:

@@ -52,6 +52,9 @@ from _common import (
 from discord.ext import commands
 
 KINDS = ("prefix", "slash")
+FAILING_KINDS = ("prefix-fail", "slash-fail")
+"""A prefix and a slash command that raise at once (the bot's own error handlers take the
+error): the failure path, where the audit keeps a traceback."""
 TARGET_ADDED_US = 5.0
 
 
@@ -62,17 +65,22 @@ class Subject:
         self.kind = kind
         self.bot = bot
         self.monitor = monitor
-        self.message = fixture.message(bot, "!ping")
-        self.payload = fixture.interaction_payload("ping")
+        self.messages = {"prefix": fixture.message(bot, "!ping")}
+        self.messages["prefix-fail"] = fixture.message(bot, "!fail")
+        self.payloads = {"slash": fixture.interaction_payload("ping")}
+        self.payloads["slash-fail"] = fixture.interaction_payload("fail")
 
     async def run(self, command: str, n: int) -> tuple[float, float]:
-        """Seconds per command over ``n`` runs: (event-loop thread CPU, wall clock)."""
+        """Seconds per command over ``n`` runs: (event-loop thread CPU, wall clock).
+
+        ``command`` is a kind of :data:`KINDS` or :data:`FAILING_KINDS`.
+        """
         drain = drain_ready()
         sleep = asyncio.sleep
         cpu_start = thread_cpu()
-        if command == "prefix":
+        if command.startswith("prefix"):
             process = self.bot.process_commands
-            message = self.message
+            message = self.messages[command]
             start = now()
             for _ in range(n):
                 await process(message)
@@ -81,7 +89,7 @@ class Subject:
                 await drain()
         else:
             parse = self.bot._connection.parse_interaction_create
-            payload: Any = self.payload
+            payload: Any = self.payloads[command]
             start = now()
             for _ in range(n):
                 parse(payload)

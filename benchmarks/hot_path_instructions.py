@@ -5,7 +5,8 @@ The workload of ``hot_path.py`` (its ``Subject``: a no-op prefix command through
 drained after each, this project's queue written after each round), but each configuration and
 kind runs alone in a child process under valgrind's callgrind, which counts the instructions
 executed. Counts do not depend on the machine's load or clock, so they repeat within a fraction
-of a percent where times vary by half.
+of a percent where times vary by half. ``--kinds prefix-fail,slash-fail`` counts commands that
+raise at once instead (the bot's own error handlers take the error): the failure path.
 
 Each (configuration, kind) runs twice, with N1 and N2 commands after the same warm-up; the
 instructions per command are (I(N2) - I(N1)) / (N2 - N1), which cancels start-up, warm-up and
@@ -54,14 +55,17 @@ from _common import (
     recorded,
     workdir,
 )
-from hot_path import KINDS, Subject
+from hot_path import FAILING_KINDS, KINDS, Subject
 
 ROUND = 1000
 """Commands between writes of this project's queue: its default batch size."""
 WARMUP = 300
 """Commands run before counting starts (caches, the interpreter's specialisation, first rows)."""
-EXTRA_CONFIG = "[recording]\nflush_interval = 3600.0\n"
-"""Only explicit flushes (and full batches) write: none at a moment set by the clock."""
+EXTRA_CONFIG = "[recording]\nflush_interval = 3600.0\n[health]\nstall_monitor = false\n"
+"""Only explicit flushes (and full batches) write: none at a moment set by the clock. The stall
+monitor is off: it costs per second, not per command (a beat every ``stall_interval``, see
+``stall_monitor.py``), and under valgrind, 50 times slower, it would be charged per command for
+the seconds valgrind takes, and see the slowed loop as stalled."""
 
 
 class _Callgrind:
@@ -169,6 +173,7 @@ def run_child(
 
 def main(
     configs: list[str],
+    kinds: tuple[str, ...],
     n1: int,
     n2: int,
     round_size: int,
@@ -181,17 +186,18 @@ def main(
     with tempfile.TemporaryDirectory(prefix="hot-path-instructions-") as scratch:
         folder = keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        runs = [(c, k, n) for c in configs for k in KINDS for n in (n1, n2)]
+        runs = [(c, k, n) for c in configs for k in kinds for n in (n1, n2)]
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
                 run: pool.submit(run_child, *run, folder, round_size, warmup) for run in runs
             }
             counts = {run: future.result() for run, future in futures.items()}
-    report(configs, counts, n1, n2, round_size, warmup)
+    report(configs, kinds, counts, n1, n2, round_size, warmup)
 
 
 def report(
     configs: list[str],
+    kinds: tuple[str, ...],
     counts: dict[tuple[str, str, int], dict[str, Any]],
     n1: int,
     n2: int,
@@ -199,14 +205,14 @@ def report(
     warmup: int,
 ) -> None:
     table = Table(
-        f"Hot path: instructions per no-op command (event-loop thread), (I({n2}) - I({n1}))"
+        f"Hot path: instructions per command (event-loop thread), (I({n2}) - I({n1}))"
         f" / {n2 - n1} under callgrind; all threads in brackets",
-        ["configuration", "prefix", "added", "slash", "added", "recorded"],
+        ["configuration", *(c for kind in kinds for c in (kind, "added")), "recorded"],
     )
     per: dict[str, dict[str, dict[str, float]]] = {}
     for config in configs:
         per[config] = {}
-        for command in KINDS:
+        for command in kinds:
             low, high = counts[config, command, n1], counts[config, command, n2]
             per[config][command] = {
                 name: (high[name] - low[name]) / (n2 - n1) for name in ("loop", "all")
@@ -224,7 +230,7 @@ def report(
     for config in configs:
         cells: list[str] = [config]
         entry: dict[str, Any] = {}
-        for command in KINDS:
+        for command in kinds:
             mine, bare = per[config][command], per["bare"][command]
             fig = {
                 "instructions": round(mine["loop"]),
@@ -238,10 +244,10 @@ def report(
                 "-" if config == "bare" else f"{fig['added']:+,} ({fig['added_all_threads']:+,})"
             )
         # What the longer prefix run's monitor held at its end (warm-up included).
-        entry["recorded"] = counts[config, KINDS[0], n2]["recorded"]
+        entry["recorded"] = counts[config, kinds[0], n2]["recorded"]
         results["configs"][config] = entry
         table.add(*cells, entry["recorded"])
-    if set(configs) == set(CONFIGS):
+    if set(configs) == set(CONFIGS) and kinds == KINDS:
         results["targets"] = _targets(results["configs"])
     emit("hot_path_instructions", results, table)
 
@@ -273,6 +279,12 @@ if __name__ == "__main__":
         default=",".join(CONFIGS),
         help=f"comma-separated subset of {','.join(CONFIGS)} (bare is always run)",
     )
+    cli.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"comma-separated kinds of command, of {','.join(KINDS + FAILING_KINDS)}"
+        " (the -fail ones raise at once: the failure path)",
+    )
     cli.add_argument("--child", nargs=3, metavar=("CONFIG", "KIND", "N"), help=argparse.SUPPRESS)
     args = cli.parse_args()
     if args.child:
@@ -284,4 +296,9 @@ if __name__ == "__main__":
         if not chosen <= set(CONFIGS):
             cli.error(f"--configs: unknown {', '.join(sorted(chosen - set(CONFIGS)))}")
         configs = [c for c in CONFIGS if c in chosen]
-        main(configs, args.n1 or n1, args.n2 or n2, args.round, args.warmup, args.jobs, args.keep)
+        kinds = tuple(args.kinds.split(","))
+        unknown = set(kinds) - set(KINDS + FAILING_KINDS)
+        if unknown:
+            cli.error(f"--kinds: unknown {', '.join(sorted(unknown))}")
+        n1, n2 = args.n1 or n1, args.n2 or n2
+        main(configs, kinds, n1, n2, args.round, args.warmup, args.jobs, args.keep)

@@ -54,6 +54,7 @@ TABLES = (
     "command_stats",
     "command_latency",
     "command_minutes",
+    "loop_stalls",
     "spill_replays",
     "guild_growth",
     "guild_population",

@@ -46,6 +46,7 @@ EXPECTED_TABLES = {
     "command_stats",
     "command_latency",
     "command_minutes",
+    "loop_stalls",
     "spill_replays",
     "guild_growth",
     "guild_population",

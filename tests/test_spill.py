@@ -8,6 +8,7 @@ reads, with what it holds when the same records are written directly.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -21,6 +22,7 @@ from backends import Backend
 from monitoring_cog import Database, ManualClock, MonitoringConfig
 from monitoring_cog.clock import utc_day
 from monitoring_cog.config import DatabaseConfig, PrivacyConfig, RecordingConfig
+from monitoring_cog.recording.frames import RawTraceback, capture_traceback
 from monitoring_cog.recording.records import (
     CommandRecord,
     GrowthKind,
@@ -28,6 +30,7 @@ from monitoring_cog.recording.records import (
     GuildRecord,
     PopulationRecord,
     Record,
+    StallRecord,
     StatKind,
     StatRecord,
 )
@@ -35,6 +38,18 @@ from monitoring_cog.recording.spill import CODECS, find_spills, read_spill, writ
 from monitoring_cog.storage.base import AuditQuery
 
 NOW = 1_750_000_000.0
+
+
+def _raised() -> RawTraceback:
+    try:
+        {}["missing"]  # raises: the traceback spilled below
+    except KeyError as error:
+        captured = capture_traceback(error.__traceback__)
+    assert captured is not None
+    return captured
+
+
+TRACEBACK = _raised()
 
 
 class Member:
@@ -53,6 +68,10 @@ RECORDS: list[Record] = [
         NOW - 50,
     ),
     CommandRecord("dm", None, "9", "carol", "help", None, 0.0, True, None, None, NOW - 10),
+    CommandRecord(
+        "111", "Guild", "7", "alice", "queue", None, 0.5, False, "KeyError", "'missing'",
+        NOW - 40, TRACEBACK,
+    ),
     StatRecord(StatKind.SONG, "111", "7", 180.0, NOW - 90),
     StatRecord(StatKind.SKIP, "111", None, 0.0, NOW - 80),
     StatRecord(StatKind.PAUSE, "222", "8", 0.0, NOW - 70),
@@ -62,6 +81,8 @@ RECORDS: list[Record] = [
     GrowthRecord(GrowthKind.LEAVE, NOW - 86400),
     PopulationRecord(0, 2, 40, 1200, NOW - 30),
     PopulationRecord(1, 2, 38, 1100, NOW - 20),
+    StallRecord(NOW - 30, 1.25, "play", "slash", "111", "bot.py:12 in play", TRACEBACK),
+    StallRecord(NOW - 20, 0.5, None, None, None, None, None),
 ]  # fmt: skip
 """One of every record kind, with the values that need care: ids that are not JSON, text outside
 ASCII, a newline, parameters already text and none at all."""
@@ -102,6 +123,7 @@ async def contents(db: Database) -> dict[str, Any]:
         "servers": sorted(await storage.list_servers(), key=repr),
         "minutes": await storage.recent_activity(NOW - 3600, None),
         "growth": await storage.growth(utc_day(first), utc_day(last)),
+        "stalls": await storage.loop_stalls(),
     }
 
 
@@ -141,8 +163,16 @@ async def test_every_record_kind_survives_a_spill_and_its_replay(
         ]
         assert sorted(repr(row["parameters"]) for row in expected["audit"]) == sorted(
             repr(parameters)
-            for parameters in ({"song": "é😀", "n": [1, 2], "who": "4242"}, {"raw": 1}, {})
+            for parameters in ({"song": "é😀", "n": [1, 2], "who": "4242"}, {"raw": 1}, {}, {})
         )
+        # The traceback, rendered by the writer in one and into the spill in the other.
+        (traced,) = [row for row in expected["audit"] if row["traceback"] is not None]
+        (bare, with_stack) = expected["stalls"]  # Newest first.
+        assert (bare["command"], bare["location"], bare["stack"]) == (None, None, None)
+        assert with_stack["stack"].splitlines()[0] == "Stack (most recent call last):"
+        assert with_stack["stack"].splitlines()[1:] == traced["traceback"].splitlines()[1:]
+        last = traced["traceback"].splitlines()[-1]
+        assert last == '    {}["missing"]  # raises: the traceback spilled below'
     finally:
         await replayed.close()
 
@@ -291,3 +321,23 @@ async def test_a_full_queue_spills_and_is_replayed_once_with_its_figures(
         f"{backend.name}: {count} records spilled in {spilled:.2f}s ({size / 2**20:.1f} MiB),"
         f" replayed in {replayed:.2f}s"
     )
+
+
+async def test_a_version_1_spill_is_still_replayed(
+    backend: Backend, tmp_path: Path, clock: ManualClock
+) -> None:
+    # Written by the release before tracebacks and stalls: commands of eleven values.
+    db = Database(backend.target, config=config_for(backend.target, tmp_path), clock=clock)
+    assert db.spill_target is not None
+    db.spill_target.folder.mkdir(parents=True, exist_ok=True)
+    path = db.spill_target.folder / f"{db.spill_target.prefix}.00000000000000000001-old.spill"
+    header = {"format": "monitoring_cog-spill", "version": 1, "id": "old", "records": 1}
+    row = ["command", "111", "Guild", "7", "alice", "play", "{}", 0.5, False, "E", "m", NOW]
+    path.write_text(f"{json.dumps(header)}\n{json.dumps([row])}\n", encoding="utf-8")
+    await db.connect()
+    try:
+        (entry,) = await (await db.storage()).audit_logs(AuditQuery())
+        assert (entry["command"], entry["error_type"], entry["traceback"]) == ("play", "E", None)
+        assert find_spills(db.spill_target) == []
+    finally:
+        await db.close()

@@ -29,6 +29,7 @@ COLUMNS = (
     "success",
     "error_type",
     "error_message",
+    "traceback",
 )
 """Fields of an exported row, in order (the CSV header)."""
 

@@ -54,7 +54,7 @@ async def gather_report(
     """A guild's statistics report and per-command performance over ``period``.
 
     Returns ``{"guild_id", "guild_name", "report", "performance"}``; ``performance`` keeps only
-    what is stored (``days``, ``total_commands``, ``slowest_commands``).
+    what is stored (``days``, ``total_commands``, ``slowest_commands``, ``stalls``).
     """
     config = state.config()
     db = state.existing_database(config, clock)
@@ -79,6 +79,7 @@ async def gather_report(
             "days": performance["days"],
             "total_commands": performance["total_commands"],
             "slowest_commands": performance["slowest_commands"],
+            "stalls": performance["stalls"],
         },
     }
 

@@ -115,6 +115,9 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
                 f"commands failed ({errors.get('error_rate', 0) * 100:.1f} %)",
             )
         )
+    event_loop = report.get("event_loop")
+    if isinstance(event_loop, Mapping):
+        rows.append(("Event loop", event_loop.get("status"), _event_loop_detail(event_loop)))
     recording = report.get("recording")
     if recording:
         rows.append(
@@ -130,6 +133,21 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
     if isinstance(gateway, Mapping):
         rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
     return rows
+
+
+def _event_loop_detail(section: Mapping[str, Any]) -> str:
+    count = int(section.get("stalls", 0))
+    minutes = round(float(section.get("window_seconds", 3600)) / 60)
+    detail = f"lag {float(section.get('lag_ms', 0)):.1f} ms, {count} stalls in {minutes} min"
+    worst = section.get("worst")
+    if isinstance(worst, Mapping):
+        during = f"in {worst['command']}" if worst.get("command") else "outside any command"
+        seconds = float(worst.get("duration_ms", 0)) / 1000
+        detail += (
+            f"; worst {format_duration(seconds)} {during} at "
+            f"{worst.get('location') or 'an unknown place'}"
+        )
+    return detail
 
 
 def render_health(report: Mapping[str, Any]) -> RenderableType:
@@ -240,12 +258,15 @@ def render_performance(
     if not stats or not entries:
         message = "No commands recorded in this period." if stats else "Unavailable (see the log)."
         return Panel(Text(message), title=title, title_align="left", box=box.ROUNDED)
+    stalls = stats.get("stalls") or []
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
     table.add_column("Command", no_wrap=True)
-    for name in ("Runs", "p50", "p95", "p99", "Errors"):
+    columns = ("Runs", "p50", "p95", "p99", "Errors", *(("Stalls",) if stalls else ()))
+    for name in columns:
         table.add_column(name, justify="right", no_wrap=True)
     for entry in entries[:limit]:
         rate = float(entry.get("error_rate", 0))
+        stalled = int(entry.get("stalls", 0))
         table.add_row(
             str(entry["command"]),
             str(entry["count"]),
@@ -253,10 +274,13 @@ def render_performance(
             format_duration(entry["p95"]),
             format_duration(entry["p99"]),
             Text(f"{rate * 100:.1f} %", style="red" if rate >= 0.05 else ""),
+            *((Text(str(stalled), style="red" if stalled else ""),) if stalls else ()),
         )
     parts: list[RenderableType] = [table]
     if len(entries) > limit:
         parts.append(Text(f"+{len(entries) - limit} more commands", style="dim"))
+    if stalls:
+        parts.append(_stalls(stalls))
     parts.append(Text("p95: 95 % of runs were at least this fast.", style="dim"))
     return Panel(
         Group(*parts), title=title, title_align="left", border_style="blue", box=box.ROUNDED
@@ -309,3 +333,21 @@ def render_growth(days: Sequence[Mapping[str, Any]]) -> RenderableType:
         border_style="blue",
         box=box.ROUNDED,
     )
+
+
+def _stalls(stalls: Sequence[Mapping[str, Any]], limit: int = 5) -> RenderableType:
+    """The event-loop stalls per command, most first, each with where its longest was."""
+    lines = Text("Event loop blocked (the bot answered nothing meanwhile):\n", style="bold")
+    for entry in stalls[:limit]:
+        command = entry.get("command")
+        name = str(command) if command else "outside any command"
+        lines.append(f"  {name}: ", style="red")
+        lines.append(
+            f"{entry.get('count', 0)} times, worst "
+            f"{format_duration(float(entry.get('max_seconds', 0)))} at "
+            f"{entry.get('location') or 'an unknown place'}\n"
+        )
+    if len(stalls) > limit:
+        lines.append(f"  +{len(stalls) - limit} more\n", style="dim")
+    lines.rstrip()
+    return lines

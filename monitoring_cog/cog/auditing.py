@@ -30,6 +30,9 @@ Two kinds of place, and why both:
 Recording is a synchronous append to the buffer, inline in the hook that sees the outcome (see
 ``benchmarks/hot_path.py``). Each run is marked recorded on its context or interaction, so a
 second pass through an older hook of ours (a bot hook that chained to it) records nothing twice.
+A command whose own code raised keeps its traceback's code locations (a walk of the traceback, no
+I/O: the writer reads the source lines); a refusal (a check, a cooldown, a bad argument) keeps
+none.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..clock import Clock, SystemClock
+from ..recording.frames import capture_traceback
 from ..recording.records import DM_GUILD_ID, CommandRecord
 from .arguments import CommandShapes, context_arguments, interaction_arguments
 from .hook_slots import Hook, HookSlot
@@ -77,11 +81,14 @@ the class itself is in every 2.x."""
 _HYBRID = (commands.HybridCommand, commands.HybridGroup)
 _CALLBACK_RAISED = (app_commands.CommandInvokeError, commands.CommandInvokeError)
 """Errors that mean the command's own code ran (and raised): only those runs have a duration."""
+_REFUSALS = (commands.CommandError, app_commands.AppCommandError)
+"""discord.py's own errors, out of its wrappers: a check, a cooldown, a bad argument, or one a
+command raised on purpose for its user. Any other error escaped the command's own code: its
+traceback is kept."""
 
 
-def _error_fields(error: BaseException) -> tuple[str, str]:
-    """A failure's ``error_type`` and ``error_message``: those of the exception the command raised,
-    out of discord.py's wrappers, its message cut to the column's length."""
+def _original(error: BaseException) -> BaseException:
+    """The exception the command raised, out of discord.py's wrappers."""
     while isinstance(
         error,
         commands.CommandInvokeError | commands.HybridCommandError | app_commands.CommandInvokeError,
@@ -90,6 +97,12 @@ def _error_fields(error: BaseException) -> tuple[str, str]:
         if inner is None or inner is error:
             break
         error = inner
+    return error
+
+
+def _error_fields(error: BaseException) -> tuple[str, str]:
+    """A failure's ``error_type`` and ``error_message`` from the exception the command raised
+    (:func:`_original`), its message cut to the column's length."""
     text = str(error)
     return type(error).__name__, text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
 
@@ -181,6 +194,7 @@ class CommandAuditor:
         self._submit: Callable[[CommandRecord], bool] = system.db.recorder.submit
         self._record_duration = system.perf_monitor.record_command
         self.privacy: Privacy = system.db.privacy
+        self._tracebacks = self.privacy.stores_tracebacks
         self.unknown_commands = 0
         """Commands that did not exist (counted only; they carry no audit row)."""
         self.installed = False
@@ -372,12 +386,16 @@ class CommandAuditor:
         else:
             # qualified_name walks the parents and joins them; a top-level command is its name.
             name = command.name if command.parent is None else command.qualified_name
+        trace = None
         if error is None:
             failed = False
             error_type = error_message = None
         else:
             failed = True
-            error_type, error_message = _error_fields(error)
+            root = _original(error)
+            error_type, error_message = _error_fields(root)
+            if self._tracebacks and not isinstance(root, _REFUSALS):
+                trace = capture_traceback(root.__traceback__)
         id_text = self._id_text
         self._submit(
             # CommandRecord._make without its Python frame (and its length check: the tuple is
@@ -396,6 +414,7 @@ class CommandAuditor:
                     error_type,
                     error_message,
                     self._time() - since_start,
+                    trace,
                 ),
             )
         )
@@ -559,12 +578,16 @@ class CommandAuditor:
         else:
             data: Any = interaction.data or {}
             name = str(data.get("name", "unknown"))
+        trace = None
         if error is None:
             failed = False
             error_type = error_message = None
         else:
             failed = True
-            error_type, error_message = _error_fields(error)
+            root = _original(error)
+            error_type, error_message = _error_fields(root)
+            if self._tracebacks and not isinstance(root, _REFUSALS):
+                trace = capture_traceback(root.__traceback__)
         id_text = self._id_text
         self._submit(
             tuple.__new__(  # As in _record_context.
@@ -581,6 +604,7 @@ class CommandAuditor:
                     error_type,
                     error_message,
                     self._time() - elapsed,
+                    trace,
                 ),
             )
         )

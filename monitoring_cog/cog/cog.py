@@ -39,9 +39,11 @@ from ..config import MonitoringConfig, load_config
 from ..database import Database
 from ..errors import DatabaseUnavailable
 from ..vitals.drops import DropWatch
+from ..vitals.error_kinds import ErrorKinds
 from ..vitals.events import VitalEvents
 from ..vitals.gateway import GatewayMonitor
 from ..vitals.rate_limits import RateLimitMonitor
+from ..vitals.stalls import StallMonitor
 from ..vitals.status_change import status_change_event
 from ..vitals.webhook import WebhookAlerts
 from .alerts import AlertThrottle, StatusAlerter
@@ -138,6 +140,13 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             bot, self.config.gateway, db=self.db, events=self.vital_events
         )
         """The bot's shards and population: ``report["gateway"]``, the metrics, the growth."""
+        self.error_kinds = ErrorKinds(self.vital_events)
+        """Emits ``new_error`` for the first failure of each kind of error in an hour."""
+        self.stall_monitor: StallMonitor | None = (
+            StallMonitor(self.db, self.vital_events) if self.config.health.stall_monitor else None
+        )
+        """Watches the event loop for stalls from load to unload (``[health] stall_monitor``);
+        its section is the health report's ``event_loop``."""
         self.alerter = StatusAlerter(recovery_checks=self.config.cog.alert_recovery_checks)
         self.alert_throttle = AlertThrottle(self.config.cog.alert_min_interval)
         self._previous_system: MonitoringSystem | None = None
@@ -182,6 +191,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.auditor.install()
         self.gateway.install()
         self.gateway.attach(self.system.health_check)
+        self.error_kinds.attach(self.db)
+        self._start_stall_monitor()
         self._previous_system = peek_current_system()
         set_current_system(self.system)
         try:
@@ -197,6 +208,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             self.auditor.uninstall()
             self.gateway.uninstall()
             self.gateway.detach(self.system.health_check)
+            self.error_kinds.detach()
+            self._stop_stall_monitor()
             if peek_current_system() is self.system:
                 set_current_system(self._previous_system)
             raise
@@ -238,6 +251,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.system.health_check.remove_section("rate_limits", self.rate_limits)
         self.gateway.uninstall()
         self.gateway.detach(self.system.health_check)
+        self.error_kinds.detach()
+        self._stop_stall_monitor()
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so
@@ -271,6 +286,19 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             _log.exception("monitoring: could not write queued records on unload")
         if webhook_closing is not None:
             await asyncio.wait({webhook_closing}, timeout=max(0.0, deadline - clock.time()))
+
+    def _start_stall_monitor(self) -> None:
+        monitor = self.stall_monitor
+        if monitor is not None:
+            monitor.start()
+            self.system.health_check.add_section("event_loop", monitor)
+
+    def _stop_stall_monitor(self) -> None:
+        monitor = self.stall_monitor
+        if monitor is not None:
+            # The watchdog wakes at once when told to stop: this waits a few microseconds.
+            monitor.stop()
+            self.system.health_check.remove_section("event_loop", monitor)
 
     async def _flush_for_owner(self, within: float) -> None:
         flushing = asyncio.ensure_future(self.db.flush())

@@ -20,9 +20,11 @@ __all__ = (
     "activity_chart",
     "alert_embed",
     "embed_size",
+    "event_loop_text",
     "health_embed",
     "performance_embed",
     "report_embed",
+    "stalls_text",
 )
 
 STATUS_COLOURS = {
@@ -68,6 +70,12 @@ def _icon(status: str | None) -> str:
 
 def _escape(text: str) -> str:
     return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+def _code(text: str) -> str:
+    """``text`` for an inline code span: shown as is there, but for a backtick, which would end
+    the span."""
+    return text.replace("`", "'")
 
 
 def _add_field(embed: discord.Embed, name: str, value: str, *, inline: bool = True) -> None:
@@ -129,6 +137,14 @@ def health_embed(report: dict[str, Any]) -> discord.Embed:
         _add_field(
             embed, f"{_icon(gateway.get('status'))} Gateway", "\n".join(gateway_lines(gateway))
         )
+    event_loop = report.get("event_loop")
+    if isinstance(event_loop, dict):
+        _add_field(
+            embed,
+            f"{_icon(event_loop.get('status'))} Event loop",
+            event_loop_text(event_loop),
+            inline=False,
+        )
     internal = report.get("internal_errors", {})
     if internal.get("count"):
         _add_field(embed, "Monitoring errors", f"{internal['count']} (see the bot's log)")
@@ -138,6 +154,43 @@ def health_embed(report: dict[str, Any]) -> discord.Embed:
     checked = report.get("timestamp", "")
     embed.set_footer(text=f"Up {days}d {hours}h {rest // 60}m · checked {checked}")
     return embed
+
+
+def event_loop_text(section: dict[str, Any]) -> str:
+    """The health report's ``event_loop`` section in a line or two: lag, stalls, the worst with
+    the command it held up and the line of the bot's code that held the loop."""
+    if section.get("status") == "unknown" and not section.get("stalls"):
+        return "not watched"
+    minutes = round(float(section.get("window_seconds", 3600)) / 60)
+    count = int(section.get("stalls", 0))
+    text = f"lag {float(section.get('lag_ms', 0)):.1f} ms · "
+    if not count:
+        return text + f"no stalls in the last {minutes} min"
+    text += f"{count} stall{'s' if count != 1 else ''} in the last {minutes} min"
+    worst = section.get("worst")
+    if isinstance(worst, dict):
+        command = worst.get("command")
+        during = f" in `{_code(str(command))}`" if command else " outside any command"
+        seconds = float(worst.get("duration_ms", 0)) / 1000
+        where = worst.get("location") or "an unknown place"
+        text += f"\nworst {seconds:.2f} s{during}\nat `{_code(_trim(str(where), 300))}`"
+    return text
+
+
+def stalls_text(stalls: Sequence[dict[str, Any]], limit: int = 5) -> str:
+    """Event-loop stalls per command (``/stats performance``), most first, one line each."""
+    lines = []
+    for entry in stalls[:limit]:
+        command = entry.get("command")
+        name = f"`{_code(str(command))}`" if command else "outside any command"
+        where = entry.get("location") or "an unknown place"
+        lines.append(
+            f"{name}: {entry.get('count', 0)} times, worst"
+            f" {float(entry.get('max_seconds', 0)):.2f} s at `{_code(_trim(str(where), 200))}`"
+        )
+    if len(stalls) > limit:
+        lines.append(f"+{len(stalls) - limit} more")
+    return "\n".join(lines)
 
 
 def activity_chart(daily: Sequence[dict[str, Any]], key: str = "commands") -> str:
@@ -214,10 +267,17 @@ def performance_embed(stats: dict[str, Any], *, limit: int = 15) -> discord.Embe
             f"{_ms(entry['p99'])} {entry['error_rate'] * 100:>4.0f}%"
         )
     more = len(entries) - limit
-    body = "```\n" + _join_within(lines, DESCRIPTION_LIMIT - 20) + "\n```"
+    stalls = stats.get("stalls") or []
+    # The table keeps most of the room; the stalls' lines get what is left of it.
+    room = DESCRIPTION_LIMIT - 20 - (800 if stalls else 0)
+    body = "```\n" + _join_within(lines, room) + "\n```"
     if more > 0:
         body += f"\n+{more} more commands"
-    embed.description = body
+    if stalls:
+        body += "\n**Event loop blocked** (the bot answered nothing meanwhile):\n" + stalls_text(
+            stalls
+        )
+    embed.description = _trim(body, DESCRIPTION_LIMIT)
     embed.set_footer(text="Times are per run; p95 = 95 % of runs were at least this fast.")
     return embed
 

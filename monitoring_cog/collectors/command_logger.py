@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from ..database import Database
+from ..recording.frames import capture_traceback
 from ..recording.normalize import (
     MAX_COMMAND_LENGTH,
     MAX_ERROR_LENGTH,
@@ -58,6 +59,7 @@ class CommandLogger:
         *,
         error_type: str | None = None,
         executed_at: float | None = None,
+        exception: BaseException | None = None,
     ) -> bool:
         """Synchronous :meth:`log_command`, for code that cannot await. Never raises."""
         try:
@@ -73,6 +75,12 @@ class CommandLogger:
             if parameters is not None and not isinstance(parameters, dict):
                 # Untyped callers pass lists or scalars; keep them rather than fail.
                 parameters = {"value": parameters}  # type: ignore[unreachable]
+            trace = None
+            if exception is not None and not success:
+                error_type = error_type or type(exception).__name__
+                error_message = error_message or str(exception)
+                if self.db.privacy.stores_tracebacks:
+                    trace = capture_traceback(exception.__traceback__)
             record = CommandRecord(
                 guild_id=clean_guild_id(guild_id, errors),
                 guild_name=clean_text(guild_name, MAX_NAME_LENGTH, errors),
@@ -86,6 +94,7 @@ class CommandLogger:
                 error_type=clean_text(error_type, MAX_NAME_LENGTH, errors),
                 error_message=clean_text(error_message, MAX_ERROR_LENGTH, errors, multiline=True),
                 executed_at=clean_timestamp(executed_at, self.db.clock.time() - seconds, errors),
+                traceback=trace,
             )
             return self.db.submit(record)
         except Exception as exc:
@@ -108,6 +117,7 @@ class CommandLogger:
         *,
         error_type: str | None = None,
         executed_at: float | None = None,
+        exception: BaseException | None = None,
     ) -> bool:
         """Record one command execution in the audit log.
 
@@ -132,6 +142,11 @@ class CommandLogger:
         executed_at:
             When the command started, as epoch seconds; defaults to now minus ``duration``
             (as does a value that is not a time in years 1970-9999, such as NaN: counted).
+        exception:
+            The exception a failed command raised: its class name and message fill
+            ``error_type`` and ``error_message`` when those are not given, and its traceback's
+            code locations are kept (``[privacy] store_tracebacks``; source lines are read by
+            the writer, never here).
 
         Returns
         -------
@@ -150,6 +165,7 @@ class CommandLogger:
             error_message,
             error_type=error_type,
             executed_at=executed_at,
+            exception=exception,
         )
 
     @safe_execute(default_factory=list)
@@ -163,6 +179,9 @@ class CommandLogger:
         limit: int = 50,
     ) -> list[dict[str, Any]]:
         """The most recent audit rows (Command Log Entry dicts), newest first.
+
+        Each entry also has ``traceback``: for a command whose own code raised, where (as
+        Python prints a traceback), else ``None``.
 
         Filters combine: a guild (``None`` for all), a user, a command name, failures only.
         With ``[privacy] hash_user_ids`` on, ``user_id`` (a Discord id or a stored pseudonym) is
@@ -203,6 +222,7 @@ class CommandLogger:
 
         Rollups are kept, so reports and performance statistics are unchanged. Rows go in
         batches of 5000, each its own short transaction, so recording carries on meanwhile.
+        Event-loop stalls older than ``days`` go too (they are not counted in the result).
         Returns 0 on error.
 
         Parameters
@@ -228,8 +248,15 @@ class CommandLogger:
                 break
             await asyncio.sleep(0)
         await storage.prune_minutes(now - MINUTES_KEPT)
-        if deleted:
-            _log.info("monitoring: pruned %d audit rows older than %d days", deleted, days)
+        # Event-loop stalls name commands and guilds as audit rows do: kept as long.
+        stalls = await storage.prune_loop_stalls(cutoff)
+        if deleted or stalls:
+            _log.info(
+                "monitoring: pruned %d audit rows and %d event-loop stalls older than %d days",
+                deleted,
+                stalls,
+                days,
+            )
         return deleted
 
     @safe_execute(default=0)

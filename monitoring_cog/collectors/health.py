@@ -126,6 +126,10 @@ class HealthCheck:
         if section is None or self._sections.get(name) is section:
             self._sections.pop(name, None)
 
+    def section(self, name: str) -> HealthSection | None:
+        """The section added as ``name``, if any (the metrics read the vitals' own figures)."""
+        return self._sections.get(name)
+
     def _added_sections(self) -> dict[str, dict[str, Any]]:
         sections: dict[str, dict[str, Any]] = {}
         for name, section in list(self._sections.items()):

@@ -15,10 +15,12 @@ import logging
 import math
 from collections import deque
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 from types import TracebackType
 from typing import Any
 
 from ..analysis.reports import build_performance_stats, period_days
+from ..analysis.stalls import stalls_by_command
 from ..clock import utc_day
 from ..database import Database
 from ..recording.normalize import clean_guild_id
@@ -284,9 +286,13 @@ class PerformanceMonitor:
 
         ``slowest_commands`` lists every audited command, slowest average first, with
         ``avg_duration``, ``min_duration``, ``max_duration``, ``count``, ``p50``, ``p95``,
-        ``p99``, ``failures`` and ``error_rate``. ``cache_metrics`` describes the in-memory
-        buffers, ``bottlenecks`` lists the current ones. ``guild_id`` None covers all guilds.
-        Returns ``{}`` on error.
+        ``p99``, ``failures``, ``error_rate`` and ``stalls`` (event-loop stalls while it ran).
+        ``cache_metrics`` describes the in-memory buffers, ``bottlenecks`` lists the current
+        ones. ``stalls`` lists the event-loop stalls per command (see
+        :func:`~monitoring_cog.analysis.stalls.stalls_by_command`; within ``[retention]
+        audit_days``, as the stalls are kept that long). ``guild_id`` None covers all guilds
+        (and the stalls outside any command, under ``command`` ``None``). Returns ``{}`` on
+        error.
         """
         return await self.fetch_performance_stats(guild_id, days)
 
@@ -311,9 +317,19 @@ class PerformanceMonitor:
         commands = await storage.command_totals(guild, first, last, with_buckets=True)
         stats = build_performance_stats(days, commands, self.cache_metrics())
         stats["bottlenecks"] = self.get_bottlenecks()
+        since = datetime.combine(first, time.min, UTC).timestamp()
+        stalls = await storage.loop_stalls(since=since, guild_id=guild, limit=STALLS_READ)
+        by_command = stalls_by_command(stalls)
+        counts = {entry["command"]: entry["count"] for entry in by_command}
+        for entry in stats["slowest_commands"]:
+            entry["stalls"] = counts.get(entry["command"], 0)
+        stats["stalls"] = by_command
         return stats
 
 
+STALLS_READ = 10_000
+"""Stalls read at most for one report (the most recent): a bot that stalls more than that in
+the period has its figures from the latest ones."""
 _COMMAND_KEYS_KEPT = 4096
 """Command names whose metric key :meth:`PerformanceMonitor.record_command` keeps made."""
 

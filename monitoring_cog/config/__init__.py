@@ -27,6 +27,7 @@ from ..errors import ConfigError
 
 __all__ = (
     "CONFIG_ENV_VAR",
+    "TRACEBACK_MODES",
     "AlertsConfig",
     "CogConfig",
     "DatabaseConfig",
@@ -180,6 +181,20 @@ class HealthConfig:
     rate_limit_warning_hits: int = 1000
     """HTTP 429 responses in the last hour at which ``rate_limits`` turns ``warning`` (a global
     rate limit does at once); 0: only a global one does."""
+    stall_monitor: bool = True
+    """Whether the cog watches the event loop for stalls (a callback every ``stall_interval``
+    on the loop, a watchdog thread beside it)."""
+    stall_threshold: float = 0.2
+    """Seconds the event loop must go without running a callback to count as a stall."""
+    stall_interval: float = 0.1
+    """Seconds between two runs of the stall monitor's callback on the loop: a stall's duration
+    is known to within it. At most half of ``stall_threshold``."""
+    stall_warning: float = 1.0
+    """A stall this long or longer in the window (``error_rate_window``) makes the event loop
+    ``warning``; shorter ones are counted and shown but healthy."""
+    stall_critical: float = 5.0
+    """A stall this long or longer makes the event loop ``critical`` (Discord's heartbeat is at
+    risk) and is said at once (``VitalEvent("stall_critical")``)."""
 
     def __post_init__(self) -> None:
         _require(
@@ -219,6 +234,36 @@ class HealthConfig:
             "health.rate_limit_warning_hits",
             "an integer >= 0 (0: only a global rate limit warns)",
             self.rate_limit_warning_hits,
+        )
+        _require(
+            isinstance(self.stall_monitor, bool),
+            "health.stall_monitor",
+            "true or false",
+            self.stall_monitor,
+        )
+        _require(
+            self.stall_interval > 0,
+            "health.stall_interval",
+            "a number of seconds > 0",
+            self.stall_interval,
+        )
+        _require(
+            self.stall_threshold >= 2 * self.stall_interval,
+            "health.stall_threshold",
+            f"a number of seconds >= twice health.stall_interval ({self.stall_interval})",
+            self.stall_threshold,
+        )
+        _require(
+            self.stall_warning >= self.stall_threshold,
+            "health.stall_warning",
+            f"a number of seconds >= health.stall_threshold ({self.stall_threshold})",
+            self.stall_warning,
+        )
+        _require(
+            self.stall_critical >= self.stall_warning,
+            "health.stall_critical",
+            f"a number of seconds >= health.stall_warning ({self.stall_warning})",
+            self.stall_critical,
         )
 
 
@@ -273,6 +318,8 @@ class RetentionConfig:
         )
 
 
+TRACEBACK_MODES = ("full", "frames", "off")
+"""Values of ``[privacy] store_tracebacks``."""
 HASH_SECRET_MIN_LENGTH = 16
 """Shortest accepted HMAC secret: Discord ids are guessable, so a short key would be too."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -299,8 +346,18 @@ class PrivacyConfig:
     """The hashing key, if not in the environment variable ``hash_secret_env`` (which wins)."""
     hash_secret_env: str = "MONITORING_HASH_SECRET"
     """Environment variable holding the hashing key ("" to read ``hash_secret`` only)."""
+    store_tracebacks: str = "full"
+    """What a failed command's traceback keeps in the audit log (and an event-loop stall's
+    stack): ``"full"`` each frame's file, line, function and source line; ``"frames"`` the same
+    without source lines; ``"off"`` nothing. Never local variables."""
 
     def __post_init__(self) -> None:
+        _require(
+            self.store_tracebacks in TRACEBACK_MODES,
+            "privacy.store_tracebacks",
+            ", ".join(f'"{mode}"' for mode in TRACEBACK_MODES),
+            self.store_tracebacks,
+        )
         for name in self.redact_keys:
             _require(
                 name.strip() != "",

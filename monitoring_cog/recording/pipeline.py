@@ -35,11 +35,11 @@ from ..storage.batch import WriteBatch
 from .interrupts import deferred_interrupts
 from .metric_totals import CommandTotals
 from .privacy import Privacy
-from .records import GuildRecord, Record
+from .records import CommandRecord, GuildRecord, Record
 from .repair import repaired_records, storable
 from .rollups import BatchBuilder
 
-__all__ = ("Recorder",)
+__all__ = ("FailureWatcher", "Recorder")
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ long before the deadline; the last nine tenths of it are the spill's."""
 _CLOSE_ATTEMPTS = 3
 """Write attempts made while closing (each ending by the deadline) before what is left is
 spilled: a database failing fast (a corrupt file) does not hold the close until its deadline."""
+
+FailureWatcher = Callable[[list[CommandRecord]], None]
+"""Called with failed commands that carry a captured traceback (see
+:meth:`Recorder.watch_failures`)."""
 
 Spiller = Callable[[list[Record]], Path]
 """Writes records to a new spill file durably and returns its path; raises ``OSError``."""
@@ -169,6 +173,7 @@ class Recorder:
         self.last_flush_at: float | None = None
         self.command_totals: CommandTotals | None = None
         """Commands written, per name and outcome, once :meth:`track_commands` is called."""
+        self._failure_watchers: list[FailureWatcher] = []
 
     @property
     def pending(self) -> int:
@@ -193,6 +198,29 @@ class Recorder:
         if self.command_totals is None:
             self.command_totals = CommandTotals()
         return self.command_totals
+
+    def watch_failures(self, watcher: FailureWatcher) -> None:
+        """Call ``watcher`` with the failed commands that carry a traceback, as the writer takes
+        them into a batch (before the write: a database down holds back no alert).
+
+        A batch retried after a failed write is shown again: a watcher counts kinds, not runs.
+        Called on the event loop, inline in the writer; one that raises is counted and logged.
+        """
+        self._failure_watchers.append(watcher)
+
+    def unwatch_failures(self, watcher: FailureWatcher) -> None:
+        """Stop calling ``watcher`` (nothing if it was not watching)."""
+        if watcher in self._failure_watchers:
+            self._failure_watchers.remove(watcher)
+
+    def _show_failures(self, failures: list[CommandRecord]) -> None:
+        for watcher in list(self._failure_watchers):
+            try:
+                watcher(failures)
+            except Exception as exc:
+                if self._errors is not None:
+                    self._errors.record("Recorder.watch_failures", exc)
+                _log.exception("monitoring: a watcher of failed commands failed")
 
     @property
     def failing(self) -> bool:
@@ -349,6 +377,8 @@ class Recorder:
                     batch, records = await self._aggregate(
                         records, guilds, outcomes=totals is not None
                     )
+                    if batch.failures and self._failure_watchers:
+                        self._show_failures(batch.failures)
                     storage = await self._storage()
                     writing = asyncio.get_running_loop().create_task(
                         storage.write(batch, lock_wait=self._lock_wait()),

@@ -9,6 +9,11 @@ pays nothing for it:
   is stored as :data:`REDACTED`, whatever its value, at any depth of nested dicts and lists.
 - **No parameters**: with ``store_parameters = false`` every audit row's parameters are ``{}``.
 - **No usernames**: with ``store_usernames = false`` the username column is empty.
+- **Tracebacks**: ``store_tracebacks`` is ``"full"`` (a failed command's traceback and a
+  stall's stack keep each frame's file, line, function and source line), ``"frames"`` (no
+  source lines) or ``"off"`` (none kept). Neither ever holds a local variable or an argument's
+  value: only code locations and the code's own text. The error's message is stored as before,
+  in ``error_message``.
 - **Pseudonymous user ids**: with ``hash_user_ids = true`` every user id stored (audit rows and
   the per-day user rows) is ``"h:"`` plus the first 32 hex digits of HMAC-SHA256(secret, id).
   Lookups by user (audit queries, ``forget_user``) hash the id they are given the same way, so
@@ -21,6 +26,8 @@ import hmac
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from .frames import RawTraceback, render_traceback
 
 if TYPE_CHECKING:
     from ..config import PrivacyConfig
@@ -70,6 +77,8 @@ class Privacy:
         ``False`` stores no usernames.
     secret:
         The HMAC key for pseudonymous user ids; ``None`` stores user ids as given.
+    tracebacks:
+        ``"full"``, ``"frames"`` or ``"off"``: what is kept of tracebacks and stall stacks.
     """
 
     __slots__ = (
@@ -79,6 +88,7 @@ class Privacy:
         "_sensitive",
         "store_parameters",
         "store_usernames",
+        "tracebacks",
     )
 
     def __init__(
@@ -88,10 +98,12 @@ class Privacy:
         store_parameters: bool = True,
         store_usernames: bool = True,
         secret: bytes | None = None,
+        tracebacks: str = "full",
     ) -> None:
         self._keys = tuple(dict.fromkeys(k.strip().lower() for k in redact_keys if k.strip()))
         self.store_parameters = store_parameters
         self.store_usernames = store_usernames
+        self.tracebacks = tracebacks
         self._secret = secret or None
         self._sensitive: dict[Any, bool] = {}
         self._hashed: dict[str, str] = {}
@@ -109,6 +121,7 @@ class Privacy:
             store_parameters=config.store_parameters,
             store_usernames=config.store_usernames,
             secret=secret.encode("utf-8") if secret else None,
+            tracebacks=config.store_tracebacks,
         )
 
     # -- what applies -----------------------------------------------------------------------
@@ -137,6 +150,25 @@ class Privacy:
     def keeps_rows_identity(self) -> bool:
         """Whether only parameters may change: user ids and usernames are stored as given."""
         return self.store_usernames and not self.hashes_user_ids
+
+    @property
+    def stores_tracebacks(self) -> bool:
+        """Whether failed commands' tracebacks (and stalls' stacks) are kept at all."""
+        return self.tracebacks != "off"
+
+    def traceback_text(
+        self, raw: RawTraceback | str | None, header: str = "Traceback (most recent call last):"
+    ) -> str | None:
+        """A captured traceback as the text stored under these rules (``None`` when off).
+
+        Source lines are read here (files, through :mod:`linecache`): the writer calls this,
+        never a command's path. Text already rendered (read back from a spill) is kept as is.
+        """
+        if raw is None or self.tracebacks == "off":
+            return None
+        if isinstance(raw, str):
+            return raw
+        return render_traceback(raw, source=self.tracebacks == "full", header=header)
 
     # -- user ids ---------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
+from .frames import RawTraceback
+
 __all__ = (
     "DM_GUILD_ID",
     "CommandRecord",
@@ -20,6 +22,7 @@ __all__ = (
     "GuildRecord",
     "PopulationRecord",
     "Record",
+    "StallRecord",
     "StatKind",
     "StatRecord",
 )
@@ -51,6 +54,9 @@ class CommandRecord(NamedTuple):
     error_message: str | None
     executed_at: float
     """Epoch seconds (UTC) at which the command started."""
+    traceback: RawTraceback | str | None = None
+    """Where the error was raised, for a command whose own code raised: code locations as
+    captured (rendered to text, source lines and all, by the writer), or that text already."""
 
 
 class StatKind(Enum):
@@ -122,4 +128,30 @@ class PopulationRecord:
     at: float
 
 
-Record = CommandRecord | StatRecord | GuildRecord | GrowthRecord | PopulationRecord
+@dataclass(slots=True)
+class StallRecord:
+    """An event-loop stall: the loop ran none of its callbacks for ``duration`` seconds.
+
+    Made by the stall monitor (:mod:`monitoring_cog.vitals.stalls`) once the loop runs again,
+    a row of ``loop_stalls``.
+    """
+
+    started_at: float
+    """Epoch seconds (UTC) at which the loop last answered before the stall."""
+    duration: float
+    """Seconds the loop went without running its callbacks (an upper bound, within one of the
+    monitor's re-arm intervals)."""
+    command: str | None
+    """The command in progress, if any (its qualified name)."""
+    command_kind: str | None
+    """``"prefix"`` or ``"slash"`` (a hybrid command run as a slash command is ``"slash"``)."""
+    guild_id: str | None
+    """The command's guild (:data:`DM_GUILD_ID` in a direct message); ``None`` without one."""
+    location: str | None
+    """Where the loop was held: ``path:line in function`` of the bot's own code."""
+    stack: RawTraceback | str | None
+    """The innermost frames of the bot's own code at that moment, as sampled (rendered to text
+    by the writer, under the ``[privacy]`` traceback rules), or that text already."""
+
+
+Record = CommandRecord | StatRecord | GuildRecord | GrowthRecord | PopulationRecord | StallRecord

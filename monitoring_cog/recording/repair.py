@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..storage.batch import AuditRow
+from .frames import RawTraceback
 from .parameters import serialize_parameters
-from .records import CommandRecord, GuildRecord, Record, StatRecord
+from .records import CommandRecord, GuildRecord, Record, StallRecord, StatRecord
 
 __all__ = ("repaired_records", "storable")
 
@@ -33,6 +34,7 @@ _TEXT_FIELDS = tuple(
 )
 """The text fields of a :class:`CommandRecord` besides its parameters, by position."""
 _PARAMETERS = CommandRecord._fields.index("parameters")
+_TRACEBACK = CommandRecord._fields.index("traceback")
 
 
 def storable(text: str) -> str:
@@ -69,13 +71,19 @@ def repaired_records(
     for record in records:
         repaired: Record
         if isinstance(record, CommandRecord):
-            repaired, fallbacks = _repaired_command(record, str(next(rows)[_PARAMETERS]))
+            row = next(rows)
+            trace = row[_TRACEBACK]
+            repaired, fallbacks = _repaired_command(
+                record, str(row[_PARAMETERS]), trace if isinstance(trace, str) else None
+            )
             corrections += fallbacks
         elif isinstance(record, StatRecord):
             guild_id, user_id = _storable(record.guild_id), _storable(record.user_id)
             repaired = record
             if guild_id is not record.guild_id or user_id is not record.user_id:
                 repaired = StatRecord(record.kind, guild_id, user_id, record.amount, record.at)
+        elif isinstance(record, StallRecord):
+            repaired = _repaired_stall(record)
         elif isinstance(record, GuildRecord):
             guild_id, name = _storable(record.guild_id), _storable(record.guild_name)
             repaired = record
@@ -89,7 +97,30 @@ def repaired_records(
     return fixed, corrections
 
 
-def _repaired_command(record: CommandRecord, parameters_text: str) -> tuple[CommandRecord, int]:
+def _repaired_stall(record: StallRecord) -> StallRecord:
+    """``record`` with its text storable (itself if it already was). A stack not yet rendered
+    is repaired in its frames (a file name is what may hold a lone surrogate)."""
+    stack = record.stack
+    if isinstance(stack, str):
+        stack = storable(stack)
+    elif stack is not None:
+        frames = tuple((storable(f), line, storable(name)) for f, line, name in stack.frames)
+        if any(
+            a is not b
+            for new, old in zip(frames, stack.frames, strict=True)
+            for a, b in zip(new, old, strict=True)
+        ):
+            stack = RawTraceback(frames, stack.omitted)
+    text = (record.command, record.command_kind, record.guild_id, record.location)
+    command, kind, guild_id, location = fixed = tuple(_storable(value) for value in text)
+    if stack is record.stack and all(a is b for a, b in zip(fixed, text, strict=True)):
+        return record
+    return StallRecord(record.started_at, record.duration, command, kind, guild_id, location, stack)
+
+
+def _repaired_command(
+    record: CommandRecord, parameters_text: str, traceback_text: str | None
+) -> tuple[CommandRecord, int]:
     values: list[Any] | None = None
     for index in _TEXT_FIELDS:
         value = record[index]
@@ -106,6 +137,12 @@ def _repaired_command(record: CommandRecord, parameters_text: str) -> tuple[Comm
         parameters = record.parameters
         if parameters is not None and not isinstance(parameters, str):
             fallbacks = serialize_parameters(parameters)[1]
+    if traceback_text is not None:
+        # The traceback as the refused row held it (already rendered under the privacy rules).
+        trace = storable(traceback_text)
+        if trace is not traceback_text:
+            values = values or list(record)
+            values[_TRACEBACK] = trace
     if values is None:
         return record, 0
     return CommandRecord._make(values), fallbacks

@@ -16,6 +16,7 @@ from typing import Any
 from ..analysis.latency import MAX_BUCKET, bucket_upper_bound
 from ..clock import utc_day
 from ..storage.batch import AuditRow, WriteBatch
+from .frames import STACK_HEADER
 from .metric_totals import DURATION_BUCKETS
 from .parameters import cut_parameters, serialize_parameters
 from .privacy import Privacy
@@ -26,11 +27,15 @@ from .records import (
     GuildRecord,
     PopulationRecord,
     Record,
+    StallRecord,
     StatKind,
     StatRecord,
 )
 
 __all__ = ("BatchBuilder", "build_batch")
+
+_NO_RULES = Privacy(())
+"""The rules of a batch built without any: tracebacks rendered in full."""
 
 _UPPER_BOUNDS = tuple(bucket_upper_bound(index) for index in range(MAX_BUCKET))
 """The exact bounds :func:`~monitoring_cog.analysis.latency.bucket_index` settles against.
@@ -131,6 +136,7 @@ class BatchBuilder:
         rejected = 0
         count = 0
         privacy = self._privacy
+        render = (privacy or _NO_RULES).traceback_text
         private_row = self._private_row if privacy is not None and privacy.rewrites_rows else None
         user_of = privacy.user_id if privacy is not None and privacy.hashes_user_ids else None
         # The default rules only redact parameters: the rest of the row is the record's, built
@@ -147,11 +153,25 @@ class BatchBuilder:
             to_text = self._private_text
             private_row = None
 
+        failures = batch.failures
         for record in records:
             count += 1
             if isinstance(record, CommandRecord):
                 # One unpacking instead of a field access each: this loop runs once per command.
-                (guild, name, user_id, _, command, parameters, duration, success, _, _, at) = record
+                (
+                    guild,
+                    name,
+                    user_id,
+                    _,
+                    command,
+                    parameters,
+                    duration,
+                    success,
+                    _,
+                    _,
+                    at,
+                    trace,
+                ) = record
                 # _seen, written out: no call per command.
                 known = seen.get(guild)
                 if known is None:
@@ -163,6 +183,12 @@ class BatchBuilder:
                         known[1] = at
                 day = day_of(at)
                 failed = not success
+                if trace is not None and type(trace) is not str:
+                    # A traceback as captured: rendered here (reused while the same failure
+                    # repeats), and the row goes on as any other, with the text in it.
+                    failures.append(record)
+                    trace = render(trace)
+                    record = tuple.__new__(CommandRecord, (*record[:11], trace))
                 if private_row is not None:
                     row, fallbacks = private_row(record)
                     rejected += fallbacks
@@ -193,6 +219,7 @@ class BatchBuilder:
                                 record.error_type,
                                 record.error_message,
                                 at,
+                                trace,
                             )
                         )
                 key = (guild, day, command)
@@ -270,6 +297,21 @@ class BatchBuilder:
                 # The day keeps its latest snapshot (the backends compare with the stored one).
                 if latest is None or not latest[2] > record.at:
                     batch.population[shard] = (record.guilds, record.members, record.at)
+            elif isinstance(record, StallRecord):
+                stack = record.stack
+                if stack is not None and not isinstance(stack, str):
+                    stack = render(stack, STACK_HEADER)
+                batch.stalls.append(
+                    (
+                        record.started_at,
+                        record.duration,
+                        record.command,
+                        record.command_kind,
+                        record.guild_id,
+                        record.location,
+                        stack,
+                    )
+                )
 
         batch.records += count
         batch.rejected_inputs += rejected
@@ -306,7 +348,10 @@ class BatchBuilder:
         return text, fallbacks + more
 
     def _private_row(self, record: CommandRecord) -> tuple[AuditRow, int]:
-        """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks."""
+        """The audit row of ``record`` under the privacy rules, and its parameters' fallbacks.
+
+        :meth:`add` renders a captured traceback before it gets here.
+        """
         privacy = self._privacy
         assert privacy is not None
         parameters = record.parameters
@@ -319,6 +364,7 @@ class BatchBuilder:
                 return record, 0  # type: ignore[return-value]  # Laid out as an audit row.
         else:
             text, fallbacks = self._private_text(parameters)
+        trace = record.traceback
         row: AuditRow = (
             record.guild_id,
             record.guild_name,
@@ -331,6 +377,7 @@ class BatchBuilder:
             record.error_type,
             record.error_message,
             record.executed_at,
+            trace if trace is None or isinstance(trace, str) else privacy.traceback_text(trace),
         )
         return row, fallbacks
 

@@ -9,7 +9,8 @@ its kind::
 
     {"format": "monitoring_cog-spill", "version": 1, "id": "...", "records": 2, ...}
     [["command", guild_id, guild_name, user_id, username, command, parameters, ...],
-     ["stat", "song", guild_id, user_id, amount, at]]
+     ["stat", "song", guild_id, user_id, amount, at],
+     ["stall", started_at, duration, command, kind, guild_id, location, stack]]
 
 (the second line shown folded here).
 
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from .frames import STACK_HEADER
 from .parameters import serialize_parameters
 from .privacy import Privacy
 from .records import (
@@ -44,6 +46,7 @@ from .records import (
     GuildRecord,
     PopulationRecord,
     Record,
+    StallRecord,
     StatKind,
     StatRecord,
 )
@@ -65,10 +68,15 @@ __all__ = (
 _log = logging.getLogger(__name__)
 
 FORMAT = "monitoring_cog-spill"
-VERSION = 1
+VERSION = 2
+"""Version 2 adds a command's traceback (a twelfth value) and the ``stall`` records."""
+READABLE_VERSIONS = (1, 2)
+"""Versions read back: a version 1 spill's records are version 2's without what it adds."""
 SUFFIX = ".spill"
 
-_R = TypeVar("_R", CommandRecord, StatRecord, GuildRecord, GrowthRecord, PopulationRecord)
+_R = TypeVar(
+    "_R", CommandRecord, StatRecord, GuildRecord, GrowthRecord, PopulationRecord, StallRecord
+)
 
 
 class SpillError(Exception):
@@ -92,7 +100,7 @@ class RecordCodec(Generic[_R]):
 
 
 def _private_command(record: CommandRecord, privacy: Privacy) -> tuple[CommandRecord, int]:
-    (guild, name, user, username, command, parameters, duration, success, kind, message, at) = (
+    (guild, name, user, username, command, parameters, duration, success, kind, message, at, tb) = (
         record
     )
     fallbacks = 0
@@ -122,6 +130,7 @@ def _private_command(record: CommandRecord, privacy: Privacy) -> tuple[CommandRe
         kind,
         message,
         at,
+        privacy.traceback_text(tb),  # Rendered now: a spill holds text, as the database would.
     )
     return private, fallbacks
 
@@ -132,6 +141,25 @@ def _private_stat(record: StatRecord, privacy: Privacy) -> tuple[StatRecord, int
     return (
         StatRecord(
             record.kind, record.guild_id, privacy.user_id(record.user_id), record.amount, record.at
+        ),
+        0,
+    )
+
+
+def _private_stall(record: StallRecord, privacy: Privacy) -> tuple[StallRecord, int]:
+    stack = record.stack
+    if stack is None or isinstance(stack, str):
+        return record, 0
+    text = privacy.traceback_text(stack, STACK_HEADER)
+    return (
+        StallRecord(
+            record.started_at,
+            record.duration,
+            record.command,
+            record.command_kind,
+            record.guild_id,
+            record.location,
+            text,
         ),
         0,
     )
@@ -172,6 +200,21 @@ CODECS: tuple[RecordCodec[Any], ...] = (
         encode=lambda r: [r.shard_id, r.shard_count, r.guilds, r.members, r.at],
         decode=lambda v: PopulationRecord(v[0], v[1], v[2], v[3], v[4]),
         private=lambda r, _: (r, 0),
+    ),
+    RecordCodec(
+        "stall",
+        StallRecord,
+        encode=lambda r: [
+            r.started_at,
+            r.duration,
+            r.command,
+            r.command_kind,
+            r.guild_id,
+            r.location,
+            r.stack,
+        ],
+        decode=lambda v: StallRecord(v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
+        private=_private_stall,
     ),
 )
 """One codec per record kind of :data:`~monitoring_cog.recording.records.Record`."""
@@ -307,7 +350,7 @@ def read_spill(path: Path) -> Spill:
         header = json.loads(lines[0])
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise SpillError(f"{path}: not a monitoring_cog spill file")
-        if header.get("version") != VERSION:
+        if header.get("version") not in READABLE_VERSIONS:
             raise SpillError(
                 f"{path}: spill format version {header.get('version')!r}; this monitoring_cog"
                 f" reads version {VERSION}"

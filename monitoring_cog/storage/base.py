@@ -21,6 +21,7 @@ from .batch import WriteBatch
 __all__ = (
     "AUDIT_COLUMNS",
     "AUDIT_ROW_COLUMNS",
+    "STALL_COLUMNS",
     "AuditQuery",
     "CommandTotals",
     "DayTotals",
@@ -30,11 +31,12 @@ __all__ = (
     "audit_entry",
     "command_totals_from_rows",
     "day_totals_from_rows",
+    "stall_entry",
 )
 
 AUDIT_COLUMNS = (
     "id, guild_id, guild_name, user_id, username, command, parameters, duration, success,"
-    " error_type, error_message, executed_at"
+    " error_type, error_message, executed_at, traceback"
 )
 """The ``audit_logs`` columns :func:`audit_entry` reads, in its order (in every backend)."""
 AUDIT_ROW_COLUMNS = (
@@ -49,9 +51,15 @@ AUDIT_ROW_COLUMNS = (
     "error_type",
     "error_message",
     "executed_at",
+    "traceback",
 )
 """The ``audit_logs`` columns of an :data:`~monitoring_cog.storage.batch.AuditRow`, in its
 order: what the writer inserts."""
+
+
+STALL_COLUMNS = "started_at, duration, command, command_kind, guild_id, location, stack"
+"""The ``loop_stalls`` columns of a :data:`~monitoring_cog.storage.batch.StallRow`, in its order
+(what the writer inserts and :func:`stall_entry` reads)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +212,21 @@ class Storage(ABC):
         """Delete per-minute activity older than ``before``; return how many rows went."""
 
     @abstractmethod
+    async def loop_stalls(
+        self, *, since: float | None = None, guild_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Event-loop stalls from epoch second ``since`` on, newest first, at most ``limit``.
+
+        ``guild_id`` keeps the stalls of commands run in that guild. Each is a dict:
+        ``started_at`` (a UTC datetime), ``duration`` (seconds), ``command``, ``command_kind``,
+        ``guild_id``, ``location`` and ``stack`` (the last five ``None`` when unknown).
+        """
+
+    @abstractmethod
+    async def prune_loop_stalls(self, before: float) -> int:
+        """Delete the stalls that started before ``before``; return how many went."""
+
+    @abstractmethod
     async def ping(self) -> None:
         """A minimal round trip to the database."""
 
@@ -220,6 +243,8 @@ def audit_entry(row: Any) -> dict[str, Any]:
     """A Command Log Entry from an ``audit_logs`` row selected as :data:`AUDIT_COLUMNS`.
 
     Parameters are stored as JSON text; text that is not JSON comes back as ``{"_raw": text}``.
+    ``traceback`` is the text kept of a failed command's traceback (``None`` for a success, a
+    refusal, or with ``[privacy] store_tracebacks = "off"``).
     """
     try:
         parameters = json.loads(row[6]) if row[6] else {}
@@ -238,6 +263,21 @@ def audit_entry(row: Any) -> dict[str, Any]:
         "error_type": row[9],
         "error_message": row[10],
         "executed_at": datetime.fromtimestamp(float(row[11]), UTC),
+        "traceback": row[12],
+    }
+
+
+def stall_entry(row: Any) -> dict[str, Any]:
+    """A stall dict (see :meth:`Storage.loop_stalls`) from a row selected as
+    :data:`STALL_COLUMNS`."""
+    return {
+        "started_at": datetime.fromtimestamp(float(row[0]), UTC),
+        "duration": float(row[1]),
+        "command": row[2],
+        "command_kind": row[3],
+        "guild_id": row[4],
+        "location": row[5],
+        "stack": row[6],
     }
 
 

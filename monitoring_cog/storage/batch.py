@@ -8,14 +8,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-__all__ = ("AuditRow", "WriteBatch")
+__all__ = ("AuditRow", "StallRow", "WriteBatch")
 
 AuditRow = tuple[
-    str, str | None, str, str | None, str, str, float, bool, str | None, str | None, float
+    str,
+    str | None,
+    str,
+    str | None,
+    str,
+    str,
+    float,
+    bool,
+    str | None,
+    str | None,
+    float,
+    str | None,
 ]
 """guild_id, guild_name, user_id, username, command, parameters JSON, duration, success,
-error_type, error_message, executed_at (epoch seconds)."""
+error_type, error_message, executed_at (epoch seconds), traceback text."""
+
+
+StallRow = tuple[float, float, str | None, str | None, str | None, str | None, str | None]
+"""started_at (epoch seconds), duration, command, command_kind, guild_id, location, stack text:
+a row of ``loop_stalls``."""
 
 
 @dataclass(slots=True)
@@ -28,6 +45,8 @@ class WriteBatch:
     servers: dict[str, tuple[str | None, float]] = field(default_factory=dict)
     """guild_id -> (latest known name or None, last seen epoch seconds)."""
     audit_rows: list[AuditRow] = field(default_factory=list)
+    stalls: list[StallRow] = field(default_factory=list)
+    """Event-loop stalls, one ``loop_stalls`` row each."""
     days: dict[tuple[str, date], list[float]] = field(default_factory=dict)
     """(guild, day) -> [songs, playtime, skips, pauses, commands, failed_commands]."""
     commands: dict[tuple[str, date, str], list[float]] = field(default_factory=dict)
@@ -44,6 +63,9 @@ class WriteBatch:
     population: dict[tuple[date, int, int], tuple[int, int, float]] = field(default_factory=dict)
     """(day, shard_count, shard_id) -> (guilds, members, taken at): the latest snapshot of the
     batch for each; the backends keep the latest of the day."""
+    failures: list[Any] = field(default_factory=list)
+    """The batch's failed commands that carry a captured traceback (the recording layer's
+    records), for whoever watches new kinds of error. Not stored by the backends."""
     outcomes: dict[tuple[str, bool], tuple[int, float, list[int]]] = field(default_factory=dict)
     """(command, success) -> (count, duration sum, counts per metrics bucket), for the metrics
     (:mod:`monitoring_cog.recording.metric_totals`); only filled when built with

@@ -36,6 +36,7 @@ from ..errors import DatabaseUnavailable, SchemaError
 from .base import (
     AUDIT_COLUMNS,
     AUDIT_ROW_COLUMNS,
+    STALL_COLUMNS,
     AuditQuery,
     CommandTotals,
     DayTotals,
@@ -44,6 +45,7 @@ from .base import (
     audit_entry,
     command_totals_from_rows,
     day_totals_from_rows,
+    stall_entry,
 )
 from .batch import WriteBatch
 from .migrations import pending_migrations
@@ -69,12 +71,16 @@ _TABLES = (
     "command_stats",
     "command_latency",
     "command_minutes",
+    "loop_stalls",
     "spill_replays",
     "guild_growth",
     "guild_population",
     "schema_migrations",
 )
 """Every table of the schema (for :meth:`PostgresStorage.size_bytes`)."""
+
+_STALL_ROW_COLUMNS = tuple(name.strip() for name in STALL_COLUMNS.split(","))
+"""The ``loop_stalls`` columns a :data:`~monitoring_cog.storage.batch.StallRow` fills."""
 
 _UNSTORABLE = (asyncpg.DataError, TypeError, ValueError)
 """What a batch holding values PostgreSQL refuses raises: NUL characters or lone surrogates in
@@ -237,6 +243,7 @@ class _Rows:
         "minutes",
         "population",
         "servers",
+        "stalls",
         "users",
     )
 
@@ -246,6 +253,7 @@ class _Rows:
             _KEY_COLUMNS["servers"],
         )
         self.audit: list[tuple[Any, ...]] = list(batch.audit_rows)
+        self.stalls: list[tuple[Any, ...]] = list(batch.stalls)
         self.days = _sorted(
             (
                 (guild, day, int(s), float(p), int(k), int(a), int(c), int(f))
@@ -329,6 +337,8 @@ class _Rows:
             rows: list[tuple[Any, ...]] = getattr(self, name)
             if name == "audit":
                 cleaned = [_clean_audit_row(row) for row in rows]
+            elif name == "stalls":
+                cleaned = [_clean_row(row) for row in rows]
             else:
                 cleaned = _sorted((_clean_row(row) for row in rows), _KEY_COLUMNS[name])
             changed = changed or any(a is not b for a, b in zip(rows, cleaned, strict=True))
@@ -740,6 +750,32 @@ class PostgresStorage(Storage):
         )
         return _rowcount(status)
 
+    async def loop_stalls(
+        self, *, since: float | None = None, guild_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        pool = self._connected()
+        clauses: list[str] = []
+        params: list[Any] = []
+        if guild_id is not None:
+            params.append(guild_id)
+            clauses.append(f"guild_id = ${len(params)}")
+        if since is not None:
+            params.append(float(since))
+            clauses.append(f"started_at >= ${len(params)}")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(max(0, limit))
+        rows = await pool.fetch(
+            f"SELECT {STALL_COLUMNS} FROM loop_stalls {where}"
+            f" ORDER BY started_at DESC, id DESC LIMIT ${len(params)}",
+            *params,
+        )
+        return [stall_entry(row) for row in rows]
+
+    async def prune_loop_stalls(self, before: float) -> int:
+        pool = self._connected()
+        status = await pool.execute("DELETE FROM loop_stalls WHERE started_at < $1", float(before))
+        return _rowcount(status)
+
     async def ping(self) -> None:
         pool = self._connected()
         await pool.fetchval("SELECT 1")
@@ -793,6 +829,10 @@ async def _write(
             if rows.audit:
                 await conn.copy_records_to_table(
                     "audit_logs", records=rows.audit, columns=AUDIT_ROW_COLUMNS
+                )
+            if rows.stalls:
+                await conn.copy_records_to_table(
+                    "loop_stalls", records=rows.stalls, columns=_STALL_ROW_COLUMNS
                 )
             for upsert, table_rows in rows.upserts():
                 if table_rows:

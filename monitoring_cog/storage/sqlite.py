@@ -25,6 +25,7 @@ from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
 from .base import (
     AUDIT_COLUMNS,
+    STALL_COLUMNS,
     AuditQuery,
     CommandTotals,
     DayTotals,
@@ -33,6 +34,7 @@ from .base import (
     audit_entry,
     command_totals_from_rows,
     day_totals_from_rows,
+    stall_entry,
 )
 from .batch import WriteBatch
 from .migrations import pending_migrations
@@ -87,9 +89,10 @@ ON CONFLICT (guild_id) DO UPDATE SET
 """
 _INSERT_AUDIT = """
 INSERT INTO audit_logs (guild_id, guild_name, user_id, username, command, parameters, duration,
-                        success, error_type, error_message, executed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        success, error_type, error_message, executed_at, traceback)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+_INSERT_STALL = f"INSERT INTO loop_stalls ({STALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _UPSERT_DAY = """
 INSERT INTO bot_stats (guild_id, day, songs_played, playtime, skips, pauses, commands,
                        failed_commands)
@@ -515,6 +518,36 @@ class SQLiteStorage(Storage):
             await cur.close()
         return max(0, deleted)
 
+    async def loop_stalls(
+        self, *, since: float | None = None, guild_id: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        conn = self._connection()
+        clauses: list[str] = []
+        params: list[Any] = []
+        if guild_id is not None:
+            clauses.append("guild_id = ?")
+            params.append(guild_id)
+        if since is not None:
+            clauses.append("started_at >= ?")
+            params.append(since)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(max(0, limit))
+        async with conn.execute(
+            f"SELECT {STALL_COLUMNS} FROM loop_stalls {where}"
+            " ORDER BY started_at DESC, id DESC LIMIT ?",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [stall_entry(row) for row in rows]
+
+    async def prune_loop_stalls(self, before: float) -> int:
+        conn = self._connection()
+        async with self._tx_lock:
+            cur = await conn.execute("DELETE FROM loop_stalls WHERE started_at < ?", (before,))
+            deleted = cur.rowcount
+            await cur.close()
+        return max(0, deleted)
+
     async def ping(self) -> None:
         if self._reopen_reason() is not None:
             async with self._tx_lock:
@@ -633,6 +666,8 @@ def _write_batch(
             )
         if batch.audit_rows:
             db.executemany(_INSERT_AUDIT, batch.audit_rows)
+        if batch.stalls:
+            db.executemany(_INSERT_STALL, batch.stalls)
         if batch.days:
             db.executemany(
                 _UPSERT_DAY,

@@ -5,3 +5,9 @@ report by whoever runs it (the cog, or library code): the gateway and its shards
 stalls, rate limits; and the alerts that must reach someone when the bot cannot. Nothing here is
 on a command's path.
 """
+
+from .error_kinds import ErrorKinds
+from .events import VitalEvent, VitalEvents
+from .stalls import Stall, StallMonitor
+
+__all__ = ("ErrorKinds", "Stall", "StallMonitor", "VitalEvent", "VitalEvents")

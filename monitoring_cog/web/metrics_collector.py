@@ -24,6 +24,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from ..recording.metric_totals import DURATION_BUCKETS, CommandTotals
+from ..vitals.stalls import LAG_BUCKETS, NO_COMMAND, StallMonitor
 
 if TYPE_CHECKING:
     from ..collectors.health import HealthCheck
@@ -32,7 +33,12 @@ if TYPE_CHECKING:
     from ..vitals.rate_limits import RateLimitMonitor
     from ..vitals.webhook import WebhookAlerts
 
-__all__ = ("HEALTH_COMPONENTS", "STATUS_VALUES", "MonitoringCollector", "latest_report")
+__all__ = (
+    "HEALTH_COMPONENTS",
+    "STATUS_VALUES",
+    "MonitoringCollector",
+    "latest_report",
+)
 
 _log = logging.getLogger(__name__)
 
@@ -56,6 +62,7 @@ sections added to the report (:meth:`~monitoring_cog.collectors.health.HealthChe
 
 _LE = (*(repr(float(bound)) for bound in DURATION_BUCKETS), "+Inf")
 """The ``le`` labels, written as the Python client writes them ("0.005", "1.0", "+Inf")."""
+_LAG_LE = (*(repr(float(bound)) for bound in LAG_BUCKETS), "+Inf")
 
 
 def latest_report(health: HealthCheck | None) -> dict[str, Any] | None:
@@ -122,6 +129,7 @@ class MonitoringCollector(Collector):
                 _log.exception("monitoring: could not turn the gateway's figures into metrics")
             else:
                 yield from gateway
+        yield from self._event_loop()
         report = latest_report(self.health)
         if report is not None:
             try:
@@ -191,6 +199,50 @@ class MonitoringCollector(Collector):
             "Exceptions inside the monitoring code, caught so that they never reach the bot.",
             value=self.db.errors.errors,
         )
+
+    def _stall_monitor(self) -> StallMonitor | None:
+        section = self.health.section("event_loop") if self.health is not None else None
+        return section if isinstance(section, StallMonitor) else None
+
+    def _event_loop(self) -> Iterator[Metric]:
+        """The stall monitor's figures, when one watches the loop (the cog's, or one a library
+        user added to the health check as its ``event_loop`` section)."""
+        monitor = self._stall_monitor()
+        if monitor is None:
+            return
+        counts, lag_sum = monitor.lag_histogram()
+        cumulative = 0
+        buckets: list[tuple[str, float]] = []
+        for le, hits in zip(_LAG_LE, counts, strict=True):
+            cumulative += hits
+            buckets.append((le, cumulative))
+        yield HistogramMetricFamily(
+            "monitoring_cog_event_loop_lag_seconds",
+            "How late the stall monitor's callback ran on the event loop, each time it ran"
+            " (every [health] stall_interval).",
+            buckets=buckets,
+            sum_value=lag_sum,
+        )
+        stalls = CounterMetricFamily(
+            "monitoring_cog_event_loop_stalls",
+            "Event-loop stalls ([health] stall_threshold or longer), by the command in progress"
+            ' ("(none)" outside any).',
+            labels=("command",),
+        )
+        seconds = CounterMetricFamily(
+            "monitoring_cog_event_loop_stall_seconds",
+            "Seconds the event loop was stalled, by the command in progress.",
+            labels=("command",),
+        )
+        by_command = monitor.stalls_by_command()
+        # Served from the start, at 0: the first stall then shows in rate() and increase()
+        # rather than being a new series' first sample.
+        by_command.setdefault(NO_COMMAND, (0, 0.0))
+        for label, (count, total) in sorted(by_command.items()):
+            stalls.add_metric([label], count)
+            seconds.add_metric([label], total)
+        yield stalls
+        yield seconds
 
 
 def _rate_limits(monitor: RateLimitMonitor) -> Iterator[Metric]:

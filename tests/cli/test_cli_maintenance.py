@@ -110,15 +110,15 @@ def test_forget_user_json_and_a_user_with_nothing(cli: Cli) -> None:
 
 CSV_HEADER = (
     "id,executed_at,guild_id,guild_name,user_id,username,command,parameters,duration,success,"
-    "error_type,error_message"
+    "error_type,error_message,traceback"
 )
 CSV_ROWS = [
-    "1,2026-02-01T12:00:00+00:00,111,Lo-Fi Lounge,3,user3,play,{},0.5,1,,",
-    "2,2026-03-10T12:00:00+00:00,111,Lo-Fi Lounge,3,user3,queue,{},0.25,1,,",
-    '3,2026-03-15T10:00:00+00:00,111,Lo-Fi Lounge,1,user1,play,"{""query"":""So What""}",0.5,1,,',
-    "4,2026-03-15T11:00:00+00:00,111,Lo-Fi Lounge,2,user2,play,{},0.5,0,RuntimeError,it failed",
-    "5,2026-03-15T12:00:00+00:00,111,Lo-Fi Lounge,1,user1,skip,{},0.125,1,,",
-    "6,2026-03-15T13:00:00+00:00,222,Rock Café,9,user9,play,{},1.0,1,,",
+    "1,2026-02-01T12:00:00+00:00,111,Lo-Fi Lounge,3,user3,play,{},0.5,1,,,",
+    "2,2026-03-10T12:00:00+00:00,111,Lo-Fi Lounge,3,user3,queue,{},0.25,1,,,",
+    '3,2026-03-15T10:00:00+00:00,111,Lo-Fi Lounge,1,user1,play,"{""query"":""So What""}",0.5,1,,,',
+    "4,2026-03-15T11:00:00+00:00,111,Lo-Fi Lounge,2,user2,play,{},0.5,0,RuntimeError,it failed,",
+    "5,2026-03-15T12:00:00+00:00,111,Lo-Fi Lounge,1,user1,skip,{},0.125,1,,,",
+    "6,2026-03-15T13:00:00+00:00,222,Rock Café,9,user9,play,{},1.0,1,,,",
 ]
 
 
@@ -156,6 +156,7 @@ def test_export_json(cli: Cli) -> None:
             "success": False,
             "error_type": "RuntimeError",
             "error_message": "it failed",
+            "traceback": None,
         },
         {
             "id": 5,
@@ -170,6 +171,7 @@ def test_export_json(cli: Cli) -> None:
             "success": True,
             "error_type": None,
             "error_message": None,
+            "traceback": None,
         },
         {
             "id": 6,
@@ -184,6 +186,7 @@ def test_export_json(cli: Cli) -> None:
             "success": True,
             "error_type": None,
             "error_message": None,
+            "traceback": None,
         },
     ]
 

@@ -53,6 +53,7 @@ def perf(command: str, seconds: float, count: int, failures: int = 0) -> dict[st
         "p99": seconds,
         "failures": failures,
         "error_rate": failures / count,
+        "stalls": 0,
     }
 
 
@@ -100,6 +101,7 @@ WEEKLY = {
             perf("queue", 0.25, 1),
             perf("skip", 0.125, 1),
         ],
+        "stalls": [],
     },
 }
 

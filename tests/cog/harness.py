@@ -40,14 +40,25 @@ UNLOAD_BOUND = 10.0
 
 
 def make_config(
-    *, flush_interval: float = 1.0, check_interval: float = 300.0, **cog: Any
+    *,
+    flush_interval: float = 1.0,
+    check_interval: float = 300.0,
+    stall_monitor: bool = False,
+    **cog: Any,
 ) -> MonitoringConfig:
-    """A config with ``[cog]`` settings ``cog`` and the given recording interval."""
+    """A config with ``[cog]`` settings ``cog`` and the given recording interval.
+
+    The stall monitor is off unless asked for: a pause of the test machine itself (a collection,
+    a busy neighbour) would add a stall record to counts that tests check exactly. The stall
+    tests turn it on.
+    """
     base = MonitoringConfig()
     return dataclasses.replace(
         base,
         recording=RecordingConfig(flush_interval=flush_interval),
-        health=dataclasses.replace(base.health, check_interval=check_interval),
+        health=dataclasses.replace(
+            base.health, check_interval=check_interval, stall_monitor=stall_monitor
+        ),
         cog=CogConfig(**cog),
     )
 

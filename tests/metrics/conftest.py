@@ -11,6 +11,7 @@ from metrics_support import sample_names, scrape
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig, create_monitoring_system
 from monitoring_cog.metrics import MetricsServer
+from monitoring_cog.vitals import StallMonitor
 
 
 @pytest.fixture
@@ -21,7 +22,8 @@ async def exported(
     db = Database(tmp_path / "bot.db", config=MonitoringConfig(), clock=clock)
     system = create_monitoring_system(db, process=process, make_current=False)
     try:
-        async with MetricsServer(system, port=0) as server:
+        async with StallMonitor(db) as monitor, MetricsServer(system, port=0) as server:
+            system.health_check.add_section("event_loop", monitor)
             for success in (True, False):
                 await system.cmd_logger.log_command(
                     "1", "G", "2", "u", "play", duration=0.2, success=success
