@@ -14,6 +14,7 @@ from typing import Any
 
 import discord.ext.test as dpytest
 import pytest
+from discord.ext import commands
 from discord.http import HTTPClient, Route
 from harness import Harness, make_config
 from loopback_servers import (
@@ -244,3 +245,36 @@ async def test_the_metrics_endpoint_exports_rate_limits_and_webhook_posts(
     assert value(found, posts, outcome="dropped") == 0
     assert value(found, "monitoring_cog_webhook_retries_total") == 0
     assert value(found, "monitoring_cog_webhook_held_total") == 0
+
+
+async def test_a_new_kind_of_error_and_a_shard_down_reach_the_webhook_once_each(
+    harness: Harness, endpoint: WebhookEndpoint
+) -> None:
+    bot = await harness.new_bot()
+
+    @bot.command(name="detonate")
+    async def detonate(ctx: commands.Context[Any]) -> None:
+        raise ValueError("the fuse was short")
+
+    cog = await harness.load(bot, with_webhook(make_config(), endpoint.url))
+    harness.configure(bot)
+    for _ in range(2):  # The same kind twice within the hour: said once.
+        with pytest.raises(commands.CommandError):
+            await dpytest.message("!detonate")
+    await cog.db.flush()  # The writer watches the failures: that is where kinds are told apart.
+    await until(lambda: cog.webhook is not None and cog.webhook.posted == 1, "the error's post")
+
+    bot.dispatch("connect")
+    bot.dispatch("disconnect")
+    harness.clock.advance(cog.config.gateway.shard_down_seconds)
+    report = await cog.system.health_check.get_full_health_report()
+    assert report["gateway"]["status"] == "critical"
+    await until(lambda: cog.webhook is not None and cog.webhook.posted >= 2, "the shard's post")
+
+    error, shard = endpoint.embeds()[:2]
+    assert "ValueError" in error["title"] + error["description"]
+    assert {field["name"]: field["value"] for field in error["fields"]}["command"] == "detonate"
+    assert error["footer"]["text"].startswith("new_error · ")
+    assert shard["footer"]["text"].startswith("shard_down · ")
+    assert cog.vital_events.emitted["new_error"] == 1
+    assert cog.vital_events.emitted["shard_down"] == 1
