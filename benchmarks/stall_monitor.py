@@ -33,6 +33,7 @@ CONFIGS: dict[str, tuple[float, float] | None] = {
     "without": None,
     "0.05 s / 0.2 s": (0.05, 0.2),
     "0.1 s / 0.2 s": (0.1, 0.2),
+    "0.2 s / 0.4 s": (0.2, 0.4),
     "0.25 s / 0.5 s": (0.25, 0.5),
 }
 """Configuration name -> the monitor's (stall_interval, stall_threshold); None: no monitor.

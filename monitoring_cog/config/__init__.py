@@ -184,9 +184,9 @@ class HealthConfig:
     stall_monitor: bool = True
     """Whether the cog watches the event loop for stalls (a callback every ``stall_interval``
     on the loop, a watchdog thread beside it)."""
-    stall_threshold: float = 0.2
+    stall_threshold: float = 0.4
     """Seconds the event loop must go without running a callback to count as a stall."""
-    stall_interval: float = 0.1
+    stall_interval: float = 0.2
     """Seconds between two runs of the stall monitor's callback on the loop: a stall's duration
     is known to within it. At most half of ``stall_threshold``."""
     stall_warning: float = 1.0

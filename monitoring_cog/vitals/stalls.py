@@ -8,7 +8,7 @@ A bot's event loop runs every callback in turn; code that blocks it (a ``time.sl
   (0.1 s; ``loop.call_later``: no task). Each run notes the time and how late it ran (the loop's
   lag).
 - **On a watchdog thread** (a daemon: it never keeps the process alive), the monitor sleeps until
-  the loop has gone ``stall_threshold`` seconds (0.2 s) without a beat. Then the loop is blocked,
+  the loop has gone ``stall_threshold`` seconds (0.4 s) without a beat. Then the loop is blocked,
   and the thread samples the loop thread's stack (``sys._current_frames()``): what it sees is the
   blocking code itself. It keeps sampling every ``stall_threshold`` while the stall lasts.
 
