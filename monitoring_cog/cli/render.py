@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..vitals.gateway_summary import gateway_lines
+from ..vitals.rate_limit_summary import rate_limit_lines
 
 __all__ = (
     "STATUS_STYLES",
@@ -132,6 +133,11 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
     gateway = report.get("gateway")
     if isinstance(gateway, Mapping):
         rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
+    rate_limits = report.get("rate_limits")
+    if isinstance(rate_limits, Mapping):
+        rows.append(
+            ("Rate limits", rate_limits.get("status"), " · ".join(rate_limit_lines(rate_limits)))
+        )
     return rows
 
 

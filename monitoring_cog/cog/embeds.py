@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from ..vitals.gateway_summary import gateway_lines
+from ..vitals.rate_limit_summary import rate_limit_lines
 
 __all__ = (
     "STATUS_COLOURS",
@@ -136,6 +137,14 @@ def health_embed(report: dict[str, Any]) -> discord.Embed:
     if isinstance(gateway, dict):
         _add_field(
             embed, f"{_icon(gateway.get('status'))} Gateway", "\n".join(gateway_lines(gateway))
+        )
+    rate_limits = report.get("rate_limits")
+    if isinstance(rate_limits, dict):
+        _add_field(
+            embed,
+            f"{_icon(rate_limits.get('status'))} Rate limits",
+            # Route templates hold underscores: shown as written, not as markdown.
+            _escape("\n".join(rate_limit_lines(rate_limits))),
         )
     event_loop = report.get("event_loop")
     if isinstance(event_loop, dict):

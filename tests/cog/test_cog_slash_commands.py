@@ -75,8 +75,10 @@ async def test_health_answers_a_member_with_manage_server(
         "🟢 Errors (last 60 min)",
         "🟢 Recording",
         "⚪ Gateway",  # Unknown: dpytest's websocket has no connection to look at.
+        "🟢 Rate limits",
     ]
     assert embed["fields"][0]["value"] == "100.0 MB RSS\n1.0 % of RAM"
+    assert embed["fields"][-1]["value"] == "no 429s in the last hour"
     (row,) = await monitored.rows()
     assert (row["command"], row["success"]) == ("health", True)
 

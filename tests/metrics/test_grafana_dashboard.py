@@ -109,6 +109,22 @@ def test_the_dashboard_shows_what_operators_need() -> None:
     assert some(r"monitoring_cog_queue_depth"), "queue"
     assert some(r"monitoring_cog_dropped_records_total"), "drops"
     assert some(r"monitoring_cog_write_errors_total"), "write errors"
+    # The gateway: each shard's latency and connection, reconnects, the population, events.
+    assert some(r"^monitoring_cog_shard_latency_seconds\{"), "latency per shard"
+    assert some(r"^monitoring_cog_shard_up\{"), "up per shard"
+    assert some(r"monitoring_cog_shard_up\{[^}]*\} == 0"), "shards down"
+    assert some(r"increase\(monitoring_cog_shard_reconnects_total"), "reconnects"
+    for population in ("guilds", "members", "voice_clients"):
+        assert some(rf"monitoring_cog_{population}\{{"), population
+    assert some(r"sum by \(type\) \(rate\(monitoring_cog_gateway_events_total"), "events by type"
+    # Rate limits: by scope, and the routes that hit them most.
+    assert some(r"sum by \(scope\) \(rate\(monitoring_cog_rate_limits_total"), "429s by scope"
+    assert some(
+        r"topk\(\d+, sum by \(route\) "
+        r'\(increase\(monitoring_cog_rate_limits_total\{[^}]*scope="route"'
+    ), "top routes"
+    # The webhook: posts by outcome (failures among them).
+    assert some(r"sum by \(outcome\) \(increase\(monitoring_cog_webhook_posts_total"), "webhook"
 
 
 # -- every query over metrics the endpoint exports ----------------------------------------------
@@ -134,6 +150,15 @@ async def test_every_query_names_exported_metrics(exported: set[str]) -> None:
 
     assert not unknown, f"queries over metrics the endpoint does not export: {unknown}"
     assert {"monitoring_cog_commands_total", "monitoring_cog_health_status"} <= exported
+    # The endpoint the queries are checked against serves a bot's gateway, 429s and webhook.
+    assert {
+        "monitoring_cog_shard_up",
+        "monitoring_cog_shard_latency_seconds",
+        "monitoring_cog_members",
+        "monitoring_cog_gateway_events_total",
+        "monitoring_cog_rate_limits_total",
+        "monitoring_cog_webhook_posts_total",
+    } <= exported
 
 
 async def test_a_query_on_a_histogram_without_its_suffix_would_be_caught(
