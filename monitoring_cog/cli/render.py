@@ -132,7 +132,24 @@ def _health_rows(report: Mapping[str, Any]) -> list[tuple[str, str | None, str]]
     gateway = report.get("gateway")
     if isinstance(gateway, Mapping):
         rows.append(("Gateway", gateway.get("status"), " · ".join(gateway_lines(gateway))))
+    rate_limits = report.get("rate_limits")
+    if isinstance(rate_limits, Mapping):
+        rows.append(("Rate limits", rate_limits.get("status"), _rate_limit_detail(rate_limits)))
     return rows
+
+
+def _rate_limit_detail(section: Mapping[str, Any]) -> str:
+    hits = int(section.get("hits_1h") or 0)
+    detail = (
+        f"{hits} HTTP 429{'' if hits == 1 else 's'} in the last hour, "
+        f"{int(section.get('global_hits_1h') or 0)} global"
+    )
+    top = [route for route in section.get("top_routes") or [] if isinstance(route, Mapping)]
+    if top:
+        detail += "; most: " + ", ".join(
+            f"{route.get('route')} ({int(route.get('hits') or 0)})" for route in top[:3]
+        )
+    return detail
 
 
 def _event_loop_detail(section: Mapping[str, Any]) -> str:
