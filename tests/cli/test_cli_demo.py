@@ -15,6 +15,7 @@ from cli_support import Cli, assert_user_error
 from monitoring_cog.cli.demo import DEMO_DAYS, DEMO_GUILDS, RATE_LIMITED_REQUEST, plan_month
 from monitoring_cog.cli.demo_bot import COVER_FETCH_SECONDS, fetch_cover_art
 from monitoring_cog.cli.demo_vitals import RATE_LIMIT_FORMAT, log_simulated_429
+from monitoring_cog.recording.frames import count_as_own, is_own_code
 from monitoring_cog.vitals.routes import route_template
 
 TODAY = date(2026, 3, 15)
@@ -209,3 +210,14 @@ def test_the_simulated_429_is_the_record_discord_http_writes() -> None:
             ("POST", "https://discord.com/api/v10/channels/1/messages", 1.5),
         )
     ]
+
+
+def test_a_file_counted_as_own_is_blamed_wherever_it_lies(tmp_path: Path) -> None:
+    # The demo's bot ships in this package (installed, among site-packages): declared the bot's
+    # own, its frames take the blame for its stall whatever the command that started the demo.
+    bot_file = tmp_path / "site-packages" / "shipped_bot.py"
+    other = tmp_path / "site-packages" / "library.py"
+    assert not is_own_code(str(bot_file))
+    count_as_own(str(bot_file))
+    assert is_own_code(str(bot_file))
+    assert not is_own_code(str(other))
