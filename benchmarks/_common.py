@@ -443,6 +443,11 @@ def thread_cpu() -> float:
     return time.thread_time()
 
 
+def process_cpu() -> float:
+    """CPU seconds used so far by every thread of this process (user and system)."""
+    return time.process_time()
+
+
 def other_threads_cpu() -> float:
     """CPU seconds used so far by every thread of this process but the calling one.
 

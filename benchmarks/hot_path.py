@@ -14,6 +14,12 @@ round this project's queue is written: the wait is SQLite's worker thread (off t
 the writer's work on the loop (aggregating, handing statements over) is counted with the
 commands that caused it, wherever it falls.
 
+A second table charges every thread: the process's CPU time (``time.process_time``) from the
+round's first command until the process is idle again, that is until this project's writer has
+committed the round's records and the loop has nothing ready. SQLite's worker thread, the stall
+monitor's watchdog and any other background thread are in it, so writes deferred past the
+commands are charged to them too.
+
 Configurations are interleaved round by round (rotating the order); each figure is the median
 over rounds of the mean per command in a round. "Added" is the median, over rounds, of the
 difference to the bare bot measured in the same round.
@@ -44,6 +50,7 @@ from _common import (
     now,
     parser,
     patch_webhooks,
+    process_cpu,
     quiesce,
     recorded,
     thread_cpu,
@@ -70,14 +77,16 @@ class Subject:
         self.payloads = {"slash": fixture.interaction_payload("ping")}
         self.payloads["slash-fail"] = fixture.interaction_payload("fail")
 
-    async def run(self, command: str, n: int) -> tuple[float, float]:
-        """Seconds per command over ``n`` runs: (event-loop thread CPU, wall clock).
+    async def run(self, command: str, n: int) -> tuple[float, float, float]:
+        """Seconds per command over ``n`` runs: (event-loop thread CPU, wall clock, CPU of every
+        thread until the process is idle).
 
         ``command`` is a kind of :data:`KINDS` or :data:`FAILING_KINDS`.
         """
         drain = drain_ready()
         sleep = asyncio.sleep
         cpu_start = thread_cpu()
+        all_start = process_cpu()
         if command.startswith("prefix"):
             process = self.bot.process_commands
             message = self.messages[command]
@@ -97,7 +106,9 @@ class Subject:
                 await drain()
         wall = now() - start
         await quiesce(self.monitor)
-        return (thread_cpu() - cpu_start) / n, wall / n
+        loop_cpu = thread_cpu() - cpu_start
+        # quiesce returns once the writer has committed: nothing of the round is left running.
+        return loop_cpu / n, wall / n, (process_cpu() - all_start) / n
 
 
 async def main(rounds: int, per_round: int, writer_batch: int | None = None) -> None:
@@ -115,10 +126,10 @@ async def main(rounds: int, per_round: int, writer_batch: int | None = None) -> 
                 bot, monitor = await build_bot(kind, folder, extra_config=extra)
                 subjects[kind] = Subject(kind, bot, monitor, add_fixture(bot))
 
-            samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
+            samples: dict[str, dict[str, list[tuple[float, float, float]]]] = {}
             for command in KINDS:
 
-                async def measure(kind: str, command: str = command) -> tuple[float, float]:
+                async def measure(kind: str, command: str = command) -> tuple[float, float, float]:
                     return await subjects[kind].run(command, per_round)
 
                 samples[command] = await interleaved(CONFIGS, rounds, measure)
@@ -130,10 +141,14 @@ async def main(rounds: int, per_round: int, writer_batch: int | None = None) -> 
     report(samples, rounds, per_round, checks)
 
 
-def _figures(runs: list[tuple[float, float]], bare: list[tuple[float, float]]) -> dict[str, float]:
-    """Medians in µs: per command and added over bare (paired by round), CPU and wall."""
+_Sample = tuple[float, float, float]
+
+
+def _figures(runs: list[_Sample], bare: list[_Sample]) -> dict[str, float]:
+    """Medians in µs: per command and added over bare (paired by round): loop-thread CPU,
+    wall clock, and CPU of every thread until idle (``all``)."""
     out: dict[str, float] = {}
-    for index, name in enumerate(("cpu", "wall")):
+    for index, name in enumerate(("cpu", "wall", "all")):
         out[f"{name}_us"] = round(median(r[index] for r in runs) * 1e6, 2)
         added = median(r[index] - b[index] for r, b in zip(runs, bare, strict=True))
         out[f"{name}_added_us"] = round(added * 1e6, 2)
@@ -141,7 +156,7 @@ def _figures(runs: list[tuple[float, float]], bare: list[tuple[float, float]]) -
 
 
 def report(
-    samples: dict[str, dict[str, list[tuple[float, float]]]],
+    samples: dict[str, dict[str, list[_Sample]]],
     rounds: int,
     per_round: int,
     checks: dict[str, str],
@@ -151,9 +166,15 @@ def report(
         f" interleaved rounds x {per_round} runs; wall clock in brackets",
         ["configuration", "prefix", "added", "slash", "added", "recorded"],
     )
+    every_thread = Table(
+        f"Hot path: µs per no-op command, CPU on all threads, run until the process is idle"
+        f" (writes included), median of {rounds} interleaved rounds x {per_round} runs",
+        ["configuration", "prefix", "added", "slash", "added"],
+    )
     results: dict[str, Any] = {"rounds": rounds, "per_round": per_round, "configs": {}}
     for kind in CONFIGS:
         cells: list[str] = [kind]
+        all_cells: list[str] = [kind]
         entry: dict[str, Any] = {}
         for command in KINDS:
             fig = _figures(samples[command][kind], samples[command]["bare"])
@@ -164,11 +185,16 @@ def report(
                 if kind == "bare"
                 else f"{fig['cpu_added_us']:+.2f} ({fig['wall_added_us']:+.2f})"
             )
+            all_cells.append(f"{fig['all_us']:.2f}")
+            all_cells.append("-" if kind == "bare" else f"{fig['all_added_us']:+.2f}")
         entry["recorded"] = checks[kind]
         results["configs"][kind] = entry
         table.add(*cells, checks[kind])
+        every_thread.add(*all_cells)
     results["targets"] = _targets(results["configs"])
     emit("hot_path", results, table)
+    print()
+    every_thread.render()
 
 
 def _targets(configs: dict[str, Any]) -> dict[str, Any]:

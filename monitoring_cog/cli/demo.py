@@ -9,6 +9,11 @@ and advanced inside commands by the time they take; nothing waits for it.
 The month follows a plan drawn from a seeded generator (:func:`plan_month`): the same seed gives
 the same actions, so the number of audited commands is known in advance. On the last evening the
 lyrics provider goes down, so ``/health`` has something to say.
+
+The last hour also shows the bot's vitals (:mod:`.demo_vitals`): the gateway connection drops and
+resumes (simulated: dispatched through discord.py, with a drawn heartbeat latency), a member's
+``!cover`` really blocks the event loop (the stall monitor blames its line), and one request is
+answered 429 (simulated: discord.py's log record for it).
 """
 
 from __future__ import annotations
@@ -31,12 +36,17 @@ import psutil
 from ..clock import ManualClock, SystemClock, utc_day
 from ..config import DatabaseConfig, MonitoringConfig
 from ..database import Database
+from ..recording.frames import count_as_own
+from . import demo_bot
 from .demo_bot import CATALOGUE, Latency, MusicBot, MusicCog
+from .demo_vitals import SimulatedGateway, log_simulated_429
 from .offline import OfflineDiscord, SlashOption
 
 __all__ = (
     "DEMO_DAYS",
+    "DEMO_DOWNTIME",
     "DEMO_GUILDS",
+    "RATE_LIMITED_REQUEST",
     "Action",
     "DemoResult",
     "GuildSpec",
@@ -49,6 +59,11 @@ _log = logging.getLogger(__name__)
 
 DEMO_DAYS = 30
 """Days simulated: the 30 UTC days ending today, which is what ``/stats monthly`` covers."""
+DEMO_DOWNTIME = 23.0
+"""Seconds the gateway connection stays down before it resumes (simulated)."""
+RATE_LIMITED_REQUEST = ("POST", "https://discord.com/api/v10/channels/{channel}/messages", 1.37)
+"""The request answered 429 in the demo: method, URL (of the first server's channel), seconds
+discord.py waits before retrying."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +136,10 @@ class Plan:
     """When the lyrics provider goes down (seconds from the start)."""
     ends_at: float
     """The simulated "now" when the month is over."""
+    disconnect_at: float = 0.0
+    """When the gateway connection drops (and resumes :data:`DEMO_DOWNTIME` seconds later)."""
+    rate_limited_at: float = 0.0
+    """When a request of the bot is answered 429 (simulated)."""
 
 
 class _Session:
@@ -261,9 +280,21 @@ def plan_month(
         if n < 3:
             session.slash("lyrics")
         actions.extend(a for a in session.actions if a.at < last_day + 86400 - 600)
+    # The vitals, inside the last hour (the health report's window): the connection drops and
+    # resumes, someone asks for the album art (a command that blocks the loop), a 429.
+    last = max(action.at for action in actions)
+    actions.append(Action(last - 900, 0, first.members[1], "prefix", "!cover"))
     actions.sort(key=lambda action: action.at)
-    ends_at = max(action.at for action in actions) + 60
-    return Plan(days, tuple(guilds), tuple(actions), incident_at, ends_at)
+    ends_at = last + 60
+    return Plan(
+        days,
+        tuple(guilds),
+        tuple(actions),
+        incident_at,
+        ends_at,
+        disconnect_at=last - 1500,
+        rate_limited_at=last - 600,
+    )
 
 
 class SimulatedProcess:
@@ -312,6 +343,10 @@ class DemoResult:
     weekly: dict[str, Any] = field(default_factory=dict)
     monthly: dict[str, Any] = field(default_factory=dict)
     performance: dict[str, Any] = field(default_factory=dict)
+    disconnects: int = 0
+    """Gateway disconnects simulated (each followed by a resume)."""
+    rate_limited: tuple[str, str] | None = None
+    """(method, URL) of the request whose 429 was simulated, once it was."""
 
 
 def default_database() -> Path:
@@ -327,14 +362,15 @@ def demo_config(path: Path) -> MonitoringConfig:
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
     # discord.py and the cog log what a real bot's log should hold (slow commands, handled
-    # errors); the demo's reports say it better, so keep the terminal for them.
-    logger = logging.getLogger()
-    previous = logger.manager.disable
-    logging.disable(logging.CRITICAL)
+    # errors); the demo's reports say it better, so keep the terminal for them. Records are
+    # still made (not logging.disable): the cog counts 429s from discord.py's.
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [logging.NullHandler()]
     try:
         yield
     finally:
-        logging.disable(previous)
+        root.handlers = saved
 
 
 async def run_demo(
@@ -380,6 +416,9 @@ async def run_demo(
     members = len({member for guild in plan.guilds for member in guild.members})
     result = DemoResult(database, start, start + plan.ends_at, [], members)
     advance = progress(len(plan.actions)) if progress is not None else None
+    # The demo's bot lives in this package, whose frames never take the blame for a stall: here
+    # it is the bot being monitored, so its frames are the bot's own.
+    count_as_own(demo_bot.__file__)
     with context:
         # Created inside: discord.py warns, rightly for a real bot, that voice is unavailable.
         bot = MusicBot()
@@ -392,6 +431,8 @@ async def run_demo(
             music = MusicCog(system.stats_collector, Latency(random.Random(seed + 1), clock))
             await bot.add_cog(music)
             offline.start([(g.name, g.members) for g in plan.guilds])
+            gateway = SimulatedGateway(bot, random.Random(seed + 2), clock)
+            gateway.connect()
             guilds = offline.guilds
             result.guilds = [(str(g.id), g.name) for g in guilds]
             admin = discord.Permissions(manage_guild=True)
@@ -411,6 +452,13 @@ async def run_demo(
                     for guild in guilds:
                         await music.finish_playing(guild.id)
                     music.lyrics_down = True
+                if action.at >= plan.disconnect_at and not gateway.disconnects:
+                    gateway.drop_and_resume(DEMO_DOWNTIME)
+                if action.at >= plan.rate_limited_at and result.rate_limited is None:
+                    method, url, retry_after = RATE_LIMITED_REQUEST
+                    url = url.format(channel=offline.channels[guilds[0].id].id)
+                    log_simulated_429(method, url, retry_after)
+                    result.rate_limited = (method, url)
                 guild = guilds[action.guild]
                 member = offline.member(guild, action.member)
                 if action.kind == "slash":
@@ -428,6 +476,7 @@ async def run_demo(
                 if advance is not None:
                     advance(1)
             clock.set(start + plan.ends_at)
+            result.disconnects = gateway.disconnects
             showcase = str(guilds[0].id)
             result.health = await system.health_check.get_full_health_report()
             result.weekly = await system.stats_collector.generate_weekly_report(showcase)
@@ -436,6 +485,7 @@ async def run_demo(
             everything = await system.stats_collector.generate_report(None, plan.days, "monthly")
             result.failed = int(everything.get("failed_commands", 0))
             result.audited = await system.cmd_logger.count_audit_logs()
+            gateway.close()
         finally:
             for name in ("Music", "Monitoring"):
                 with contextlib.suppress(Exception):

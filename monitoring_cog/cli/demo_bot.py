@@ -2,19 +2,23 @@
 
 Its commands come in the three kinds the monitoring cog audits: hybrid (``play``, ``skip``,
 ``pause``, ``resume``, ``queue``, ``volume``, ``nowplaying``: run as ``!play`` or ``/play``),
-prefix only (``!stop``, ``!shuffle``) and slash only (``/lyrics``, ``/playlist save|load``). Like a
-real music bot it tells the statistics collector about songs, skips and pauses; it never records a
-command itself: the monitoring cog audits every one through discord.py's hooks.
+prefix only (``!stop``, ``!shuffle``, ``!cover``) and slash only (``/lyrics``, ``/playlist
+save|load``). Like a real music bot it tells the statistics collector about songs, skips and
+pauses; it never records a command itself: the monitoring cog audits every one through
+discord.py's hooks.
 
 The time a command takes is simulated: its callback advances the injected
 :class:`~monitoring_cog.clock.ManualClock` by a drawn duration (a song search is sometimes slow),
-so the audit log shows realistic latencies without the demo waiting for them.
+so the audit log shows realistic latencies without the demo waiting for them. One command is
+the exception: ``!cover`` fetches album art with a blocking call, the classic mistake, and really
+holds the event loop for :data:`COVER_FETCH_SECONDS`, so the stall monitor has a stall to blame.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -29,12 +33,14 @@ from ..collectors.statistics import StatisticsCollector
 
 __all__ = (
     "CATALOGUE",
+    "COVER_FETCH_SECONDS",
     "LyricsUnavailable",
     "MusicBot",
     "MusicCog",
     "Player",
     "Song",
     "SongNotFound",
+    "fetch_cover_art",
 )
 
 _log = logging.getLogger(__name__)
@@ -77,6 +83,18 @@ CATALOGUE = (
     Song("Hotel California", "Eagles", 391),
 )
 _BY_TITLE = {song.title.lower(): song for song in CATALOGUE}
+
+
+COVER_FETCH_SECONDS = 0.45
+"""How long ``!cover`` blocks the event loop (real seconds: the demo waits for them)."""
+
+
+def fetch_cover_art(song: Song | None) -> str:
+    """The album art's address, fetched the way a bot should not: with a blocking call (a
+    synchronous HTTP client's, here a sleep), on the event loop."""
+    time.sleep(COVER_FETCH_SECONDS)  # Blocks the whole bot, heartbeat included.
+    name = song.title.lower().replace(" ", "-") if song else "silence"
+    return f"https://covers.example/{name}.jpg"
 
 
 class SongNotFound(LookupError):
@@ -285,6 +303,14 @@ class MusicCog(commands.Cog, name="Music"):
         self.latency.rng.shuffle(items)
         player.queue = deque(items)
         await ctx.send("Shuffled.")
+
+    @commands.command()
+    @commands.guild_only()
+    async def cover(self, ctx: commands.Context[Any]) -> None:
+        """Show the current song's album art."""
+        assert ctx.guild is not None
+        current = self.player(ctx.guild.id).current
+        await ctx.send(fetch_cover_art(current))
 
     @app_commands.command()
     @app_commands.guild_only()

@@ -34,6 +34,7 @@ __all__ = (
     "Frame",
     "RawTraceback",
     "capture_traceback",
+    "count_as_own",
     "display_path",
     "format_location",
     "is_own_code",
@@ -101,13 +102,17 @@ class _Places:
         # This package itself: its frames blame nothing of the bot's.
         others.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         self.others = tuple(_folder(path) for path in others)
+        self.declared: set[str] = set()
+        """Files declared the bot's own wherever they lie (:func:`count_as_own`)."""
         self.own: dict[str, bool] = {}
         self.shown: dict[str, str] = {}
 
     def is_own(self, filename: str) -> bool:
         found = self.own.get(filename)
         if found is None:
-            found = _own(filename, self.others)
+            found = _own(filename, self.others) or (
+                bool(self.declared) and os.path.normcase(os.path.abspath(filename)) in self.declared
+            )
             if len(self.own) >= _CACHE_LIMIT:
                 self.own.clear()
             self.own[filename] = found
@@ -165,6 +170,14 @@ def is_own_code(filename: str) -> bool:
     """Whether code in ``filename`` is the bot's own: not the standard library's, not an
     installed package's, not this package's (remembered per file name)."""
     return _get_places().is_own(filename)
+
+
+def count_as_own(filename: str) -> None:
+    """Count code in ``filename`` as the bot's own though it lies in this package or among the
+    installed ones: the demo's bot, shipped inside this package, is the bot the demo monitors."""
+    places = _get_places()
+    places.declared.add(os.path.normcase(os.path.abspath(filename)))
+    places.own.clear()
 
 
 def display_path(filename: str) -> str:

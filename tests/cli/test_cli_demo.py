@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 import re
 import sqlite3
 from datetime import UTC, date, datetime
@@ -10,7 +12,11 @@ from pathlib import Path
 import pytest
 from cli_support import Cli, assert_user_error
 
-from monitoring_cog.cli.demo import DEMO_DAYS, DEMO_GUILDS, plan_month
+from monitoring_cog.cli.demo import DEMO_DAYS, DEMO_GUILDS, RATE_LIMITED_REQUEST, plan_month
+from monitoring_cog.cli.demo_bot import COVER_FETCH_SECONDS, fetch_cover_art
+from monitoring_cog.cli.demo_vitals import RATE_LIMIT_FORMAT, log_simulated_429
+from monitoring_cog.recording.frames import count_as_own, is_own_code
+from monitoring_cog.vitals.routes import route_template
 
 TODAY = date(2026, 3, 15)
 FIRST_DAY = date(2026, 2, 14)
@@ -85,7 +91,7 @@ def test_the_database_holds_every_audited_command(demo_run: tuple[Cli, Path, str
     assert users == 44
     assert failed > 0 and slow > 0
     assert {"play", "skip", "pause", "queue", "volume", "lyrics", "playlist save"} <= commands
-    assert {"stats weekly", "health", "stop"} <= commands
+    assert {"stats weekly", "health", "stop", "cover"} <= commands
     assert {"SongNotFound", "CheckFailure", "RangeError", "LyricsUnavailable"} <= errors
     assert "MissingPermissions" in errors
     assert (first, last) == (FIRST_DAY.isoformat(), TODAY.isoformat())
@@ -115,3 +121,104 @@ def test_the_demo_database_answers_the_operator_commands(demo_run: tuple[Cli, Pa
 def test_demo_refuses_an_existing_database(demo_run: tuple[Cli, Path, str]) -> None:
     cli, path, _ = demo_run
     assert_user_error(cli.run("demo", "--database", str(path)), "already exists")
+
+
+def _flat(text: str) -> str:
+    """``text`` with its line breaks and padding folded: rendered lines wrap where they fit."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def _blocking_line() -> int:
+    lines, first = inspect.getsourcelines(fetch_cover_art)
+    (offset,) = [n for n, line in enumerate(lines) if "time.sleep(" in line]
+    return first + offset
+
+
+def test_the_demo_shows_the_stall_of_its_blocking_command_and_its_line(
+    demo_run: tuple[Cli, Path, str],
+) -> None:
+    _, path, out = demo_run
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT duration, command, command_kind, guild_id, location FROM loop_stalls"
+        ).fetchall()
+    finally:
+        conn.close()
+    # The month's other commands take simulated time: !cover's sleep is the one real block.
+    assert len(rows) == 1
+    duration, command, kind, guild_id, location = rows[0]
+    assert duration >= COVER_FETCH_SECONDS
+    assert (command, kind) == ("cover", "prefix")
+    showcase = re.search(r"Lo-Fi Lounge \(server (\d+)\)", out)
+    assert showcase is not None and guild_id == showcase.group(1)
+    assert location == f"monitoring_cog/cli/demo_bot.py:{_blocking_line()} in fetch_cover_art"
+    flat = _flat(out)
+    ms = f"{round(duration * 1000, 1):.0f}"
+    assert f"Event loop · stall of {ms} ms in cover (prefix) at {location}" in flat
+    # /health names the line too.
+    assert f"1 stalls in 60 min; worst {ms} ms in cover at {location}" in flat
+
+
+def test_the_demo_shows_the_gateway_and_its_disconnect(demo_run: tuple[Cli, Path, str]) -> None:
+    _, _, out = demo_run
+    flat = _flat(out)
+    shard = re.search(
+        r"Gateway · shard 0: connected, heartbeat ([\d.]+) ms, 1 disconnect and 1 resume in the"
+        r" last hour \(simulated\)",
+        flat,
+    )
+    assert shard is not None, flat
+    latency = float(shard.group(1))
+    assert 35 <= latency <= 95  # Drawn by the simulated gateway, read back through discord.py.
+    assert f"up · {latency:.0f} ms · 4 guilds · " in flat
+    assert "1 reconnect in the last hour" in flat
+
+
+def test_the_demo_shows_its_simulated_rate_limit(demo_run: tuple[Cli, Path, str]) -> None:
+    _, _, out = demo_run
+    method, url, _ = RATE_LIMITED_REQUEST
+    route = route_template(method, url.format(channel=1234))
+    flat = _flat(out)
+    assert f"Rate limits · {route}: 1 HTTP 429 in the last hour, 0 global (simulated" in flat
+    # The health table's row, as /health words it.
+    assert f"1 429 in the last hour · most: {route} (1)" in flat
+
+
+def test_the_simulated_429_is_the_record_discord_http_writes() -> None:
+    # The rate-limit monitor counts the record by its format string: the demo's must be
+    # discord.py's own, logged by the same logger.
+    import discord.http
+
+    assert f"fmt = '{RATE_LIMIT_FORMAT}'" in inspect.getsource(discord.http)
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logger = logging.getLogger("discord.http")
+    handler = Keep(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        log_simulated_429("POST", "https://discord.com/api/v10/channels/1/messages", 1.5)
+    finally:
+        logger.removeHandler(handler)
+    assert [(r.levelno, r.msg, r.args) for r in seen] == [
+        (
+            logging.WARNING,
+            RATE_LIMIT_FORMAT,
+            ("POST", "https://discord.com/api/v10/channels/1/messages", 1.5),
+        )
+    ]
+
+
+def test_a_file_counted_as_own_is_blamed_wherever_it_lies(tmp_path: Path) -> None:
+    # The demo's bot ships in this package (installed, among site-packages): declared the bot's
+    # own, its frames take the blame for its stall whatever the command that started the demo.
+    bot_file = tmp_path / "site-packages" / "shipped_bot.py"
+    other = tmp_path / "site-packages" / "library.py"
+    assert not is_own_code(str(bot_file))
+    count_as_own(str(bot_file))
+    assert is_own_code(str(bot_file))
+    assert not is_own_code(str(other))
