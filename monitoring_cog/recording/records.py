@@ -17,6 +17,8 @@ from .frames import RawTraceback
 __all__ = (
     "DM_GUILD_ID",
     "CommandRecord",
+    "ComponentRecord",
+    "EventRecord",
     "GrowthKind",
     "GrowthRecord",
     "GuildRecord",
@@ -154,4 +156,51 @@ class StallRecord:
     by the writer, under the ``[privacy]`` traceback rules), or that text already."""
 
 
-Record = CommandRecord | StatRecord | GuildRecord | GrowthRecord | PopulationRecord | StallRecord
+class ComponentRecord(NamedTuple):
+    """One use of a message component: a button pressed, a select menu chosen, a modal submitted.
+
+    Its own kind: never an audit row of a command, never in command counts. A tuple, like
+    :class:`CommandRecord`, because one is made per interaction.
+    """
+
+    guild_id: str
+    """The guild (:data:`DM_GUILD_ID` in a direct message)."""
+    user_id: str
+    """Who used it: a Discord id (hashed by the writer under ``[privacy] hash_user_ids``)."""
+    component: str
+    """The component's stable name: its custom_id with variable parts replaced (or its
+    ``DynamicItem`` template), already bounded per guild (``"(other)"`` past the cap)."""
+    kind: str
+    """``"button"``, ``"select"`` or ``"modal"``."""
+    duration: float
+    """Seconds from the interaction's arrival to the end of its callback."""
+    success: bool
+    """False when the callback raised (what reaches the view's ``on_error``)."""
+    at: float
+    """Epoch seconds (UTC) at which the interaction arrived."""
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """A custom event recorded by bot code (``record_event``): summed per guild, day and name."""
+
+    guild_id: str
+    name: str
+    """A validated bot-defined name, e.g. ``"ticket_opened"``."""
+    value: float
+    """Added to the day's sum (1 for a plain count)."""
+    user_id: str | None
+    """Counted among the event's distinct users of the day when given."""
+    at: float
+
+
+Record = (
+    CommandRecord
+    | StatRecord
+    | GuildRecord
+    | GrowthRecord
+    | PopulationRecord
+    | StallRecord
+    | ComponentRecord
+    | EventRecord
+)
