@@ -24,20 +24,26 @@ if TYPE_CHECKING:
 __all__ = (
     "APPLICATION_COMMAND",
     "AUTOCOMPLETE",
+    "BUTTON",
     "CHANNEL_MESSAGE",
     "CHAT_INPUT",
+    "COMPONENT",
     "DEFERRED_CHANNEL_MESSAGE",
     "EPHEMERAL",
     "MESSAGE_MENU",
+    "MODAL_SUBMIT",
     "NO_PERMISSIONS",
+    "STRING_SELECT",
     "USER_MENU",
     "Identity",
     "UserLike",
     "callback_response",
     "command_data",
+    "component_data",
     "interaction_payload",
     "member_payload",
     "message_payload",
+    "modal_data",
     "option",
     "snowflake",
     "subcommand",
@@ -46,7 +52,14 @@ __all__ = (
 
 # Interaction types.
 APPLICATION_COMMAND = 2
+COMPONENT = 3
 AUTOCOMPLETE = 4
+MODAL_SUBMIT = 5
+# Component types.
+BUTTON = 2
+STRING_SELECT = 3
+_ACTION_ROW = 1
+_TEXT_INPUT = 4
 # Application command types.
 CHAT_INPUT = 1
 USER_MENU = 2
@@ -137,11 +150,12 @@ def message_payload(
     *,
     embeds: list[Any] | None = None,
     guild_id: int | None = None,
+    components: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A plain message posted now by ``author`` (MESSAGE_CREATE's payload).
 
     With ``guild_id`` it is posted in that guild and carries the author's member data, as
-    MESSAGE_CREATE does in a guild.
+    MESSAGE_CREATE does in a guild. ``components`` are its component payloads (action rows).
     """
     payload: dict[str, Any] = {
         "id": str(snowflake()),
@@ -160,6 +174,8 @@ def message_payload(
         "type": 0,
         "flags": 0,
     }
+    if components is not None:
+        payload["components"] = components
     if guild_id is not None:
         payload["guild_id"] = str(guild_id)
         member = member_payload(author)
@@ -207,6 +223,29 @@ def command_data(
     return data
 
 
+def component_data(
+    custom_id: str, component_type: int = BUTTON, values: list[str] | None = None
+) -> dict[str, Any]:
+    """The ``data`` of a component interaction: the button pressed, or the select menu and the
+    ``values`` chosen in it."""
+    data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
+    if component_type != BUTTON:
+        data["values"] = values or []
+    return data
+
+
+def modal_data(custom_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    """The ``data`` of a modal submit: the modal, and its text inputs' ``fields`` as filled."""
+    rows = [
+        {
+            "type": _ACTION_ROW,
+            "components": [{"type": _TEXT_INPUT, "custom_id": key, "value": value}],
+        }
+        for key, value in fields.items()
+    ]
+    return {"custom_id": custom_id, "components": rows}
+
+
 def interaction_payload(
     data: dict[str, Any],
     user: UserLike,
@@ -215,11 +254,14 @@ def interaction_payload(
     application_id: int,
     permissions: str = NO_PERMISSIONS,
     interaction_type: int = APPLICATION_COMMAND,
+    message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An INTERACTION_CREATE payload: ``user`` runs the command ``data`` in ``channel``.
 
     ``channel`` is a guild's text channel, where ``user`` is a member with ``permissions``;
     ``None`` runs the command in a direct message to the bot instead. The bot may do anything.
+    A component interaction (:data:`COMPONENT`, :func:`component_data`) comes from the
+    ``message`` holding the component (a :func:`message_payload`).
     """
     payload: dict[str, Any] = {
         "id": str(snowflake()),
@@ -232,6 +274,8 @@ def interaction_payload(
         "attachment_size_limit": 8 * 1024 * 1024,
         "app_permissions": str(discord.Permissions.all().value),
     }
+    if message is not None:
+        payload["message"] = message
     if channel is not None:
         guild_id = str(channel.guild.id)
         payload["guild_id"] = guild_id

@@ -48,6 +48,7 @@ from ..vitals.status_change import status_change_event
 from ..vitals.webhook import WebhookAlerts
 from .alerts import AlertThrottle, StatusAlerter
 from .auditing import CommandAuditor
+from .components import ComponentCapture
 from .embeds import alert_embed, health_embed, performance_embed, report_embed
 from .error_replies import error_reply
 
@@ -134,6 +135,12 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             self.db, process=process, make_current=False
         )
         self.auditor = CommandAuditor(bot, self.system)
+        self.components: ComponentCapture | None = (
+            ComponentCapture(bot, self.system, self.config.components)
+            if self.config.components.enabled
+            else None
+        )
+        """Records uses of the bot's buttons, selects and modals (``[components] enabled``)."""
         self.vital_events = VitalEvents(self.db.errors)
         """Where the bot's vitals emit what needs saying at once (the webhook alerts subscribe)."""
         self.gateway = GatewayMonitor(
@@ -189,6 +196,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         # Hooked in first: records queue while the database opens, so a command that ends
         # meanwhile (one that reloads this extension, say) is not missed.
         self.auditor.install()
+        if self.components is not None:
+            self.components.install()
         self.gateway.install()
         self.gateway.attach(self.system.health_check)
         self.error_kinds.attach(self.db)
@@ -206,6 +215,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         except BaseException:
             # The load fails (a schema newer than this code): leave the bot as it was.
             self.auditor.uninstall()
+            if self.components is not None:
+                self.components.uninstall()
             self.gateway.uninstall()
             self.gateway.detach(self.system.health_check)
             self.error_kinds.detach()
@@ -247,6 +258,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         limit = self.config.recording.close_timeout
         deadline = clock.time() + limit
         self.auditor.uninstall()
+        if self.components is not None:
+            self.components.uninstall()
         self.rate_limits.detach()
         self.system.health_check.remove_section("rate_limits", self.rate_limits)
         self.gateway.uninstall()

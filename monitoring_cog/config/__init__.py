@@ -30,6 +30,7 @@ __all__ = (
     "TRACEBACK_MODES",
     "AlertsConfig",
     "CogConfig",
+    "ComponentsConfig",
     "DatabaseConfig",
     "GatewayConfig",
     "HealthConfig",
@@ -449,6 +450,29 @@ class CogConfig:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class ComponentsConfig:
+    """``[components]``: uses of the bot's buttons, select menus and modals, counted per guild,
+    day and component (never as commands)."""
+
+    enabled: bool = True
+    """Whether component and modal-submit interactions are recorded."""
+    max_per_guild: int = 100
+    """Distinct component names recorded per guild and UTC day; uses of further names that day
+    are counted under ``"(other)"``, so custom_ids that carry ids the normalisation misses cannot
+    grow the tables without bound."""
+
+    def __post_init__(self) -> None:
+        _require(
+            isinstance(self.max_per_guild, int)
+            and not isinstance(self.max_per_guild, bool)
+            and self.max_per_guild >= 1,
+            "components.max_per_guild",
+            "an integer >= 1",
+            self.max_per_guild,
+        )
+
+
 def _permission_names() -> frozenset[str]:
     import discord  # Only needed to validate; the core library does not import discord.
 
@@ -563,6 +587,7 @@ class MonitoringConfig:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     cog: CogConfig = field(default_factory=CogConfig)
+    components: ComponentsConfig = field(default_factory=ComponentsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str | None = field(default=None, compare=False)
