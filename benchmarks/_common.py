@@ -32,8 +32,10 @@ from discord.ext import commands
 from discord.webhook.async_ import AsyncWebhookAdapter
 
 from monitoring_cog.cli.payloads import (
+    COMPONENT,
     Identity,
     command_data,
+    component_data,
     interaction_payload,
     member_payload,
     message_payload,
@@ -43,12 +45,15 @@ from monitoring_cog.cli.payloads import (
 
 __all__ = (
     "COMMANDS",
+    "CLICK_ID",
     "CONFIGS",
+    "FAILING_CLICK_ID",
     "DATA_DIR",
     "GUILD_BASE",
     "USER_BASE",
     "Call",
     "Fixture",
+    "NoopView",
     "Table",
     "add_fixture",
     "build_bot",
@@ -104,6 +109,19 @@ class Fixture:
             self.members[member],
             self.channel,
             application_id=self.application_id,
+        )
+
+    def click_payload(self, custom_id: str, member: int = 0) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for a click on the button ``custom_id`` (fresh ids),
+        from a message of the bot in the fixture's channel."""
+        message = message_payload(self.channel.id, self.members[0], "", guild_id=self.guild.id)
+        return interaction_payload(
+            component_data(custom_id),
+            self.members[member],
+            self.channel,
+            application_id=self.application_id,
+            interaction_type=COMPONENT,
+            message=message,
         )
 
 
@@ -196,6 +214,33 @@ def _add_noop_commands(bot: commands.Bot) -> None:
         """Failures are expected here."""
 
 
+CLICK_ID = "bench:ping"
+"""custom_id of the no-op button of :class:`NoopView`."""
+FAILING_CLICK_ID = "bench:fail"
+"""custom_id of the button of :class:`NoopView` whose callback raises at once."""
+
+
+class NoopView(discord.ui.View):
+    """A persistent view with a no-op button and a failing one, and its own ``on_error``."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Ping", custom_id=CLICK_ID)
+    async def ping(self, interaction: discord.Interaction[Any], button: Any) -> None:
+        """A no-op button."""
+
+    @discord.ui.button(label="Fail", custom_id=FAILING_CLICK_ID)
+    async def fail(self, interaction: discord.Interaction[Any], button: Any) -> None:
+        """A button whose callback fails at once."""
+        raise RuntimeError("failed")
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: Any, /
+    ) -> None:
+        """Failures are expected here (discord.py's default would log every traceback)."""
+
+
 async def build_bot(
     kind: str, workdir: Path, *, database_url: str | None = None, extra_config: str = ""
 ) -> tuple[commands.Bot, Any]:
@@ -210,6 +255,7 @@ async def build_bot(
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.all(), help_command=None)
     _add_noop_commands(bot)
     await bot._async_setup_hook()
+    bot.add_view(NoopView())  # As a bot's setup_hook registers its persistent views.
     monitor: Any = None
     if kind == "ours":
         config = workdir / "monitoring.toml"
@@ -248,7 +294,7 @@ def recorded(kind: str, monitor: Any) -> str:
     """What a monitor holds after a run, to show its collection was on."""
     if kind == "ours":
         stats = monitor.db.recorder.stats()
-        return f"{stats['written'] + stats['pending']:,} audit rows, {stats['dropped']} dropped"
+        return f"{stats['written'] + stats['pending']:,} records, {stats['dropped']} dropped"
     if kind == "prometheus":
         from discord.ext.prometheus.prometheus_cog import (
             ON_COMMAND_COUNTER,
@@ -270,6 +316,11 @@ def recorded(kind: str, monitor: Any) -> str:
             for metric in monitor.cog.adapter.registry.collect()
             for sample in metric.samples
             if sample.name in wanted
+            # Components are counted only among the interactions received.
+            or (
+                sample.name == names.interactions_total
+                and sample.labels.get("type") == "component"
+            )
         )
         return f"{int(counted):,} counted"
     return "-"

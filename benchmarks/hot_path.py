@@ -1,13 +1,18 @@
 """Hot path: time added per command by each monitor, through discord.py's real dispatch.
 
-Four bots in one process, each with a no-op prefix command and a no-op slash command: the bare
-bot, this project (loaded as its extension, recording into a SQLite file with its writer running
-at the default interval), ``discord-ext-prometheus`` and ``argus-dpy``. A prefix command runs
-through ``bot.process_commands`` (what ``on_message`` calls); a slash command through
-``parse_interaction_create``, the gateway's own handler, which builds the Interaction, starts
-the tree's invoker task and dispatches ``on_interaction``. Each command arrives in a loop
-iteration of its own, and the loop then runs until no callback is ready, so listener tasks are
-timed with the commands that caused them.
+Four bots in one process, each with a no-op prefix command, a no-op slash command and a
+persistent view with a no-op button: the bare bot, this project (loaded as its extension,
+recording into a SQLite file with its writer running at the default interval),
+``discord-ext-prometheus`` and ``argus-dpy``. A prefix command runs through
+``bot.process_commands`` (what ``on_message`` calls); a slash command and a button click through
+``parse_interaction_create``, the gateway's own handler, which builds the Interaction, starts the
+tree's invoker task (for a click, the view's task) and dispatches ``on_interaction``. Each
+command arrives in a loop iteration of its own, and the loop then runs until no callback is
+ready, so listener tasks are timed with the commands that caused them.
+
+A click is what each monitor does for one: this project records a component use (its name,
+duration and outcome, per guild, day and user); both peers count it among the interactions
+received (an ``on_interaction`` listener task), without the component, its duration or failure.
 
 The figure is CPU time of the event loop's thread per command (wall clock beside it). After each
 round this project's queue is written: the wait is SQLite's worker thread (off the loop), but
@@ -37,7 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    CLICK_ID,
     CONFIGS,
+    FAILING_CLICK_ID,
     Fixture,
     Table,
     add_fixture,
@@ -58,10 +65,11 @@ from _common import (
 )
 from discord.ext import commands
 
-KINDS = ("prefix", "slash")
-FAILING_KINDS = ("prefix-fail", "slash-fail")
+KINDS = ("prefix", "slash", "click")
+FAILING_KINDS = ("prefix-fail", "slash-fail", "click-fail")
 """A prefix and a slash command that raise at once (the bot's own error handlers take the
-error): the failure path, where the audit keeps a traceback."""
+error), and a button whose callback does (its view's own ``on_error`` takes it): the failure
+path, where the audit keeps a traceback."""
 TARGET_ADDED_US = 5.0
 
 
@@ -76,6 +84,8 @@ class Subject:
         self.messages["prefix-fail"] = fixture.message(bot, "!fail")
         self.payloads = {"slash": fixture.interaction_payload("ping")}
         self.payloads["slash-fail"] = fixture.interaction_payload("fail")
+        self.payloads["click"] = fixture.click_payload(CLICK_ID)
+        self.payloads["click-fail"] = fixture.click_payload(FAILING_CLICK_ID)
 
     async def run(self, command: str, n: int) -> tuple[float, float, float]:
         """Seconds per command over ``n`` runs: (event-loop thread CPU, wall clock, CPU of every
@@ -161,15 +171,16 @@ def report(
     per_round: int,
     checks: dict[str, str],
 ) -> None:
+    kind_columns = [column for command in KINDS for column in (command, "added")]
     table = Table(
         f"Hot path: µs per no-op command (event-loop thread CPU), median of {rounds}"
         f" interleaved rounds x {per_round} runs; wall clock in brackets",
-        ["configuration", "prefix", "added", "slash", "added", "recorded"],
+        ["configuration", *kind_columns, "recorded"],
     )
     every_thread = Table(
         f"Hot path: µs per no-op command, CPU on all threads, run until the process is idle"
         f" (writes included), median of {rounds} interleaved rounds x {per_round} runs",
-        ["configuration", "prefix", "added", "slash", "added"],
+        ["configuration", *kind_columns],
     )
     results: dict[str, Any] = {"rounds": rounds, "per_round": per_round, "configs": {}}
     for kind in CONFIGS:

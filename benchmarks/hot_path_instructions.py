@@ -1,12 +1,14 @@
 """Hot path in instructions: what each monitor adds per command, counted rather than timed.
 
 The workload of ``hot_path.py`` (its ``Subject``: a no-op prefix command through
-``bot.process_commands``, a no-op slash command through ``parse_interaction_create``, the loop
-drained after each, this project's queue written after each round), but each configuration and
-kind runs alone in a child process under valgrind's callgrind, which counts the instructions
-executed. Counts do not depend on the machine's load or clock, so they repeat within a fraction
-of a percent where times vary by half. ``--kinds prefix-fail,slash-fail`` counts commands that
-raise at once instead (the bot's own error handlers take the error): the failure path.
+``bot.process_commands``, a no-op slash command and a click on a no-op button of a persistent
+view through ``parse_interaction_create``, the loop drained after each, this project's queue
+written after each round), but each configuration and kind runs alone in a child process under
+valgrind's callgrind, which counts the instructions executed. Counts do not depend on the
+machine's load or clock, so they repeat within a fraction of a percent where times vary by half.
+``--kinds prefix-fail,slash-fail,click-fail`` counts commands that raise at once instead (the
+bot's own error handlers take the error; for the button, its view's ``on_error``): the failure
+path.
 
 Each (configuration, kind) runs twice, with N1 and N2 commands after the same warm-up; the
 instructions per command are (I(N2) - I(N1)) / (N2 - N1), which cancels start-up, warm-up and

@@ -32,8 +32,8 @@ Where discord.py runs a component's callback, and what is hooked there (discord.
 - Interactions no view owns (a custom_id the bot handles in its own ``on_interaction`` listener)
   are counted as uses, successful, with a duration of 0 (unknown: their end cannot be seen).
   They are found by a standing ``bot.wait_for("interaction")`` check, called inline by
-  ``Client.dispatch`` (as the command auditor watches its events): an interaction with no start
-  noted by then was handed to no view.
+  ``Client.dispatch`` (:class:`~monitoring_cog.vitals.watch.EventWatch`): an interaction with
+  no start noted by then was handed to no view.
 
 Names (:mod:`monitoring_cog.recording.component_names`): a dynamic item is named by its
 template; an item whose custom_id discord.py made up (a view that is not persistent) by its
@@ -58,6 +58,7 @@ from discord import ui
 
 from ..recording.component_names import ComponentNames, template_name
 from ..recording.records import DM_GUILD_ID, ComponentRecord
+from ..vitals.watch import EventWatch
 from .auditing import _IdText, _readers
 from .method_patches import MethodPatch
 
@@ -139,7 +140,9 @@ class ComponentCapture:
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
         """Views whose on_error we wrapped (to unwrap on uninstall)."""
         self._log_filter = _DynamicItemFailures()
-        self._waiter: asyncio.Task[None] | None = None
+        self._watch = EventWatch(
+            bot, {"interaction": self._interaction_seen}, "monitoring_cog-components"
+        )
         patches = [
             MethodPatch(ui.View, "_scheduled_task", self._wrap_view_task),
             MethodPatch(ui.Modal, "_scheduled_task", self._wrap_modal_task),
@@ -162,23 +165,7 @@ class ComponentCapture:
         for patch in self._patches:
             patch.install()
         _view_logger().addFilter(self._log_filter)
-        # Registered as it is called (see CommandAuditor.install): the next dispatch is seen.
-        waiting = self.bot.wait_for("interaction", check=self._interaction_seen)
-        self._waiter = asyncio.get_running_loop().create_task(
-            self._keep_watching(waiting), name="monitoring_cog-components"
-        )
-
-    async def _keep_watching(self, waiting: Coroutine[Any, Any, Any]) -> None:
-        while True:
-            try:
-                await waiting
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _log.exception("monitoring: watching interactions stopped; watching again")
-            if not self.installed:
-                return
-            waiting = self.bot.wait_for("interaction", check=self._interaction_seen)
+        self._watch.install()
 
     def uninstall(self) -> None:
         """Put discord.py's methods back, unwrap the views' on_error, stop watching."""
@@ -197,9 +184,7 @@ class ComponentCapture:
                 else:
                     view.on_error = own
         self._views = weakref.WeakSet()
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            waiter.cancel()
+        self._watch.uninstall()
 
     # -- the wrappers ------------------------------------------------------------------------
 
