@@ -25,6 +25,7 @@ from .collectors.helpers import (
     get_performance_stats,
     get_statistics_report,
     log_command_execution,
+    record_event,
 )
 from .collectors.performance import PerformanceMonitor
 from .collectors.safe import safe_execute
@@ -37,7 +38,15 @@ from .collectors.system import (
 )
 from .config import MonitoringConfig, load_config
 from .database import Database
-from .errors import ConfigError, DatabaseUnavailable, MonitoringError, SchemaError
+from .errors import (
+    ConfigError,
+    DatabaseUnavailable,
+    EventNameError,
+    EventValueError,
+    InvalidEventError,
+    MonitoringError,
+    SchemaError,
+)
 from .recording.records import DM_GUILD_ID
 
 __all__ = (
@@ -47,7 +56,10 @@ __all__ = (
     "ConfigError",
     "Database",
     "DatabaseUnavailable",
+    "EventNameError",
+    "EventValueError",
     "HealthCheck",
+    "InvalidEventError",
     "ManualClock",
     "MonitoringCog",
     "MonitoringConfig",
@@ -65,6 +77,7 @@ __all__ = (
     "get_statistics_report",
     "load_config",
     "log_command_execution",
+    "record_event",
     "safe_execute",
     "set_current_system",
     "setup",

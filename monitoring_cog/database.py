@@ -21,6 +21,7 @@ from .clock import Clock, SystemClock
 from .config import MonitoringConfig, load_config
 from .errors import ConfigError, DatabaseUnavailable, ErrorCounter
 from .recording import exit_guard
+from .recording.event_names import EventNames
 from .recording.pipeline import Recorder
 from .recording.privacy import Privacy
 from .recording.records import Record
@@ -80,6 +81,9 @@ class Database:
         self._storage = storage
         self._connect_lock = asyncio.Lock()
         self._closed = False
+        self.event_names = EventNames(self.config.events.max_names_per_guild)
+        """The custom event names each guild keeps (``[events] max_names_per_guild``), loaded
+        from the database when it connects and bounded by the writer."""
         self.spill_target: SpillTarget | None = self._spill_target()
         """Where records not written in time are saved; ``None`` for an in-memory database."""
         self.recorder = Recorder(
@@ -89,6 +93,7 @@ class Database:
             self.errors,
             privacy=self.privacy,
             spill=self._write_spill if self.spill_target is not None else None,
+            event_names=self.event_names,
         )
         """The buffer and writer behind :meth:`submit`."""
         exit_guard.track(self)
@@ -134,9 +139,17 @@ class Database:
         async with self._connect_lock:
             if not self._storage.is_connected:
                 await self._storage.connect()
+                try:
+                    # Before anything is written: the names stored bound the new ones.
+                    self.event_names.seed(await self._storage.event_names())
+                except BaseException:
+                    await self._storage.close()  # Connected again, and seeded, next time.
+                    raise
                 if self.spill_target is not None:
                     # Records an earlier run could not write before it ended, written once.
-                    await replay_spills(self._storage, self.spill_target, self.privacy)
+                    await replay_spills(
+                        self._storage, self.spill_target, self.privacy, self.event_names
+                    )
         return self._storage
 
     async def connect(self) -> None:

@@ -16,6 +16,9 @@ __all__ = (
     "ConfigError",
     "DatabaseUnavailable",
     "ErrorCounter",
+    "EventNameError",
+    "EventValueError",
+    "InvalidEventError",
     "MonitoringError",
     "SchemaError",
 )
@@ -38,6 +41,29 @@ class DatabaseUnavailable(MonitoringError):
 
 class SchemaError(MonitoringError):
     """The database schema cannot be used by this version of monitoring_cog."""
+
+
+class InvalidEventError(MonitoringError, ValueError):
+    """A custom event bot code asked to record cannot be (``record_event``).
+
+    Raised at the call site, unlike the rest of the recording API: it is a mistake in the bot's
+    code, and recording the event anyway would store something other than what was asked.
+    """
+
+
+class EventNameError(InvalidEventError):
+    """An event name breaks the naming rule; the message names the name and the rule."""
+
+    def __init__(self, name: object, rule: str) -> None:
+        super().__init__(f"invalid event name {name!r}: {rule}")
+        self.name = name
+        """The name given."""
+        self.rule = rule
+        """The rule it breaks."""
+
+
+class EventValueError(InvalidEventError):
+    """An event value that is not a finite number."""
 
 
 @dataclass

@@ -58,6 +58,11 @@ TABLES = (
     "spill_replays",
     "guild_growth",
     "guild_population",
+    "component_stats",
+    "component_users",
+    "event_stats",
+    "event_users",
+    "event_names",
 )
 """The data tables (``schema_migrations`` stays between tests: the schema does too)."""
 GARBAGE = b"this is not a SQLite database\n" * 200

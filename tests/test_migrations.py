@@ -50,6 +50,11 @@ EXPECTED_TABLES = {
     "spill_replays",
     "guild_growth",
     "guild_population",
+    "component_stats",
+    "component_users",
+    "event_stats",
+    "event_users",
+    "event_names",
     "schema_migrations",
 }
 

@@ -528,5 +528,10 @@ async def test_operator_commands_work_on_the_configured_postgresql_database(
     assert exported.returncode == 0, exported.stderr
     assert sorted(row["user_id"] for row in json.loads(exported.stdout)) == ["1", "2", "3"]
     assert forgot.returncode == 0, forgot.stderr
-    assert json.loads(forgot.stdout)["deleted"] == {"audit_logs": 1, "daily_users": 1}
+    assert json.loads(forgot.stdout)["deleted"] == {
+        "audit_logs": 1,
+        "daily_users": 1,
+        "component_users": 0,
+        "event_users": 0,
+    }
     assert not (tmp_path / "data").exists()  # Never a SQLite file on the side.

@@ -600,7 +600,7 @@ async def test_forget_user_erases_them_in_every_guild_and_keeps_the_totals(
         await db.close()
 
     # 2 days x 2 guilds of commands; daily rows: 2 days x 2 guilds.
-    assert deleted == {"audit_logs": 4, "daily_users": 4}
+    assert deleted == {"audit_logs": 4, "daily_users": 4, "component_users": 0, "event_users": 0}
     assert theirs == []
     other = expected_pseudonym(OTHER_USER) if hashing else OTHER_USER
     assert {row["user_id"] for row in left} == {other}
@@ -628,7 +628,7 @@ async def test_forget_user_accepts_the_pseudonym_seen_in_an_export(
     finally:
         await db.close()
 
-    assert deleted == {"audit_logs": 4, "daily_users": 4}
+    assert deleted == {"audit_logs": 4, "daily_users": 4, "component_users": 0, "event_users": 0}
 
 
 # -- pruning on a schedule ----------------------------------------------------------------------

@@ -25,6 +25,8 @@ from monitoring_cog.config import DatabaseConfig, PrivacyConfig, RecordingConfig
 from monitoring_cog.recording.frames import RawTraceback, capture_traceback
 from monitoring_cog.recording.records import (
     CommandRecord,
+    ComponentRecord,
+    EventRecord,
     GrowthKind,
     GrowthRecord,
     GuildRecord,
@@ -34,7 +36,13 @@ from monitoring_cog.recording.records import (
     StatKind,
     StatRecord,
 )
-from monitoring_cog.recording.spill import CODECS, find_spills, read_spill, write_spill
+from monitoring_cog.recording.spill import (
+    CODECS,
+    SpillError,
+    find_spills,
+    read_spill,
+    write_spill,
+)
 from monitoring_cog.storage.base import AuditQuery
 
 NOW = 1_750_000_000.0
@@ -83,6 +91,12 @@ RECORDS: list[Record] = [
     PopulationRecord(1, 2, 38, 1100, NOW - 20),
     StallRecord(NOW - 30, 1.25, "play", "slash", "111", "bot.py:12 in play", TRACEBACK),
     StallRecord(NOW - 20, 0.5, None, None, None, None, None),
+    ComponentRecord("111", "7", "ticket:open", "button", 0.05, True, NOW - 45),
+    ComponentRecord("111", "8", "ticket:open", "button", 0.25, False, NOW - 44),
+    ComponentRecord("dm", "9", "feedback", "modal", 1.5, True, NOW - 43),
+    EventRecord("111", "ticket_opened", 1.0, "7", NOW - 42),
+    EventRecord("222", "xp_gained", 12.5, None, NOW - 41),
+    EventRecord("222", "xp_gained", 0.5, "8", NOW - 86400),
 ]  # fmt: skip
 """One of every record kind, with the values that need care: ids that are not JSON, text outside
 ASCII, a newline, parameters already text and none at all."""
@@ -124,6 +138,14 @@ async def contents(db: Database) -> dict[str, Any]:
         "minutes": await storage.recent_activity(NOW - 3600, None),
         "growth": await storage.growth(utc_day(first), utc_day(last)),
         "stalls": await storage.loop_stalls(),
+        "components": {
+            guild: await storage.component_totals(guild, utc_day(first), utc_day(last))
+            for guild in ("111", "dm", None)
+        },
+        "events": {
+            guild: await storage.event_totals(guild, utc_day(first), utc_day(last))
+            for guild in ("111", "222", None)
+        },
     }
 
 
@@ -173,6 +195,17 @@ async def test_every_record_kind_survives_a_spill_and_its_replay(
         assert with_stack["stack"].splitlines()[1:] == traced["traceback"].splitlines()[1:]
         last = traced["traceback"].splitlines()[-1]
         assert last == '    {}["missing"]  # raises: the traceback spilled below'
+        (ticket, feedback) = expected["components"][None]
+        assert (ticket.component, ticket.uses, ticket.failures, ticket.users) == (
+            "ticket:open",
+            2,
+            1,
+            2,
+        )
+        assert (feedback.kind, feedback.duration_sum) == ("modal", 1.5)
+        (xp, opened) = expected["events"][None]
+        assert (xp.name, xp.count, xp.total, xp.users) == ("xp_gained", 2, 13.0, 1)
+        assert (opened.name, opened.count, opened.total, opened.users) == ("ticket_opened", 1, 1, 1)
     finally:
         await replayed.close()
 
@@ -321,6 +354,39 @@ async def test_a_full_queue_spills_and_is_replayed_once_with_its_figures(
         f"{backend.name}: {count} records spilled in {spilled:.2f}s ({size / 2**20:.1f} MiB),"
         f" replayed in {replayed:.2f}s"
     )
+
+
+async def test_a_version_2_spill_is_still_replayed(
+    backend: Backend, tmp_path: Path, clock: ManualClock
+) -> None:
+    # Written by the release before components and events: a command and a stall.
+    db = Database(backend.target, config=config_for(backend.target, tmp_path), clock=clock)
+    assert db.spill_target is not None
+    db.spill_target.folder.mkdir(parents=True, exist_ok=True)
+    path = db.spill_target.folder / f"{db.spill_target.prefix}.00000000000000000002-v2.spill"
+    header = {"format": "monitoring_cog-spill", "version": 2, "id": "v2", "records": 2}
+    rows = [
+        ["command", "111", "Guild", "7", "alice", "play", "{}", 0.5, True, None, None, NOW, None],
+        ["stall", NOW, 0.75, "play", "slash", "111", "bot.py:1 in play", None],
+    ]
+    path.write_text(f"{json.dumps(header)}\n{json.dumps(rows)}\n", encoding="utf-8")
+    await db.connect()
+    try:
+        storage = await db.storage()
+        (entry,) = await storage.audit_logs(AuditQuery())
+        (stall,) = await storage.loop_stalls()
+        assert (entry["command"], stall["duration"]) == ("play", 0.75)
+        assert find_spills(db.spill_target) == []
+    finally:
+        await db.close()
+
+
+def test_a_spill_from_a_newer_release_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.spill"
+    header = {"format": "monitoring_cog-spill", "version": 4, "id": "new", "records": 0}
+    path.write_text(f"{json.dumps(header)}\n[]\n", encoding="utf-8")
+    with pytest.raises(SpillError, match="version 4"):
+        read_spill(path)
 
 
 async def test_a_version_1_spill_is_still_replayed(

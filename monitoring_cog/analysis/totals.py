@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-__all__ = ("CommandTotals", "DayTotals")
+__all__ = ("CommandTotals", "ComponentTotals", "DayTotals", "EventTotals")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +35,32 @@ class CommandTotals:
     duration_max: float
     buckets: Mapping[int, int] = field(default_factory=dict)
     """Latency histogram (bucket index -> count); empty unless asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentTotals:
+    """One message component's figures summed over a range of days."""
+
+    component: str
+    kind: str
+    """``"button"``, ``"select"`` or ``"modal"``."""
+    uses: int
+    failures: int
+    duration_sum: float
+    """Seconds, all uses together."""
+    duration_max: float
+    users: int
+    """Distinct users over the whole range (a user of several days or guilds counts once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventTotals:
+    """One custom event's figures summed over a range of days."""
+
+    name: str
+    count: int
+    """Occurrences."""
+    total: float
+    """Sum of the occurrences' values."""
+    users: int
+    """Distinct users over the whole range, among the occurrences recorded with one."""

@@ -242,8 +242,10 @@ def forget_user(state: CliState, user_id: str, as_json: bool) -> None:
         _print_json({"user_id": user_id.strip(), "deleted": deleted})
         return
     click.echo(
-        f"Forgot user {user_id.strip()}: deleted {deleted['audit_logs']} audit rows and "
-        f"{deleted['daily_users']} daily activity rows; aggregate counts are kept."
+        f"Forgot user {user_id.strip()}: deleted {deleted['audit_logs']} audit rows, "
+        f"{deleted['daily_users']} daily activity rows and "
+        f"{deleted['component_users'] + deleted['event_users']} component and event rows;"
+        " aggregate counts are kept."
     )
 
 

@@ -304,12 +304,14 @@ class CommandLogger:
 
     @safe_execute(default_factory=dict)
     async def forget_user(self, user_id: str | int) -> dict[str, int]:
-        """Erase a user: their audit rows and their per-day activity rows.
+        """Erase a user: their audit rows and their per-day activity rows (commands, message
+        components and custom events).
 
         Records of theirs still queued are written first, so they go too. Aggregates that hold no
         user id stay: daily command, song, skip and pause counts and per-command latency, so
         reports keep their totals (the distinct-user figures of past days drop by one where the
-        user was active, since those are counted from the per-day rows). A mention of the user in
+        user was active, since those are counted from the per-day rows; so do the distinct users
+        of components and events). A mention of the user in
         another user's command parameters is not searched for. With ``[privacy] hash_user_ids``
         on, ``user_id`` (the Discord id, or the pseudonym seen in an export) is hashed as stored
         ids are, so the same rows go.
@@ -317,16 +319,19 @@ class CommandLogger:
         Returns
         -------
         dict[str, int]
-            Rows deleted per table, ``{"audit_logs": n, "daily_users": m}``; ``{}`` on error.
+            Rows deleted per table, ``{"audit_logs": n, "daily_users": m, "component_users": c,
+            "event_users": e}``; ``{}`` on error.
         """
         await self.db.flush()
         storage = await self.db.storage()
         user = self.db.privacy.user_id(clean_user_id(user_id, self.errors))
         deleted = await storage.forget_user(user)
         _log.info(
-            "monitoring: forgot user %s (%d audit rows, %d daily rows)",
+            "monitoring: forgot user %s (%d audit rows, %d daily rows, %d component and event"
+            " rows)",
             user,
             deleted.get("audit_logs", 0),
             deleted.get("daily_users", 0),
+            deleted.get("component_users", 0) + deleted.get("event_users", 0),
         )
         return deleted

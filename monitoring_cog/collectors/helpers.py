@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..recording.event_names import check_event_name, check_event_value
 from .safe import safe_execute
 from .statistics import PERIODS
 from .system import get_current_system
@@ -20,6 +21,7 @@ __all__ = (
     "get_performance_stats",
     "get_statistics_report",
     "log_command_execution",
+    "record_event",
 )
 
 _log = logging.getLogger(__name__)
@@ -50,6 +52,31 @@ async def log_command_execution(
         success=success,
         error_message=error_message,
     )
+
+
+async def record_event(
+    guild_id: str | int | None,
+    name: str,
+    value: float = 1,
+    user_id: str | int | None = None,
+) -> bool:
+    """Count a custom event (see :meth:`StatisticsCollector.record_event
+    <monitoring_cog.StatisticsCollector.record_event>`); ``True`` if queued.
+
+    Raises :class:`~monitoring_cog.errors.EventNameError` or
+    :class:`~monitoring_cog.errors.EventValueError` for a name or value that breaks the rules;
+    anything else is counted, never raised.
+    """
+    check_event_name(name)
+    number = check_event_value(name, value)
+    return await _queue_event(guild_id, name, number, user_id)
+
+
+@safe_execute(default=False)
+async def _queue_event(
+    guild_id: str | int | None, name: str, value: float, user_id: str | int | None
+) -> bool:
+    return await get_current_system().stats_collector.record_event(guild_id, name, value, user_id)
 
 
 @safe_execute(default_factory=dict)

@@ -9,8 +9,9 @@ from ..analysis.growth import build_growth
 from ..analysis.reports import build_daily_stats, build_report, period_days
 from ..clock import utc_day
 from ..database import Database
+from ..recording.event_names import check_event_name, check_event_value
 from ..recording.normalize import clean_duration, clean_guild_id, clean_user_id
-from ..recording.records import StatKind, StatRecord
+from ..recording.records import EventRecord, StatKind, StatRecord
 from ..storage.base import ServerInfo
 from .safe import safe_execute
 
@@ -75,6 +76,48 @@ class StatisticsCollector:
         use this only for commands that are not audited, or they are counted twice.
         """
         return self._submit(StatKind.COMMAND, guild_id, user_id)
+
+    async def record_event(
+        self,
+        guild_id: str | int | None,
+        name: str,
+        value: float = 1,
+        user_id: str | int | None = None,
+    ) -> bool:
+        """Count a custom event of the bot's own: ``name`` (e.g. ``"ticket_opened"``), adding
+        ``value`` (e.g. the XP gained) to its sum of the UTC day; ``user_id``, when given, counts
+        among the event's distinct users. ``True`` if queued.
+
+        Raises
+        ------
+        EventNameError
+            ``name`` breaks the rule (:data:`~monitoring_cog.recording.event_names.NAME_RULE`):
+            a mistake in the calling code, raised where it is made.
+        EventValueError
+            ``value`` is not a finite number.
+
+        Anything else that goes wrong is counted, never raised. A guild keeps at most
+        ``[events] max_names_per_guild`` names; its later new names are counted as
+        ``"(other)"``. ``guild_id`` None records the event under the direct-message guild
+        (``"dm"``).
+        """
+        check_event_name(name)
+        number = check_event_value(name, value)
+        return await self._queue_event(guild_id, name, number, user_id)
+
+    @safe_execute(default=False)
+    async def _queue_event(
+        self, guild_id: str | int | None, name: str, value: float, user_id: str | int | None
+    ) -> bool:
+        return self.db.submit(
+            EventRecord(
+                guild_id=clean_guild_id(guild_id, self.errors),
+                name=name,
+                value=value,
+                user_id=None if user_id is None else clean_user_id(user_id, self.errors),
+                at=self.db.clock.time(),
+            )
+        )
 
     @safe_execute(default_factory=dict)
     async def generate_report(

@@ -32,6 +32,7 @@ __all__ = (
     "CogConfig",
     "ComponentsConfig",
     "DatabaseConfig",
+    "EventsConfig",
     "GatewayConfig",
     "HealthConfig",
     "MetricsConfig",
@@ -576,6 +577,26 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EventsConfig:
+    """``[events]``: custom events recorded by bot code (``record_event``)."""
+
+    max_names_per_guild: int = 50
+    """Distinct event names kept per guild; events of a guild's later new names are counted
+    under ``"(other)"``. Enforced by the writer, seeded from the names already stored when the
+    database connects (see :mod:`monitoring_cog.recording.event_names`)."""
+
+    def __post_init__(self) -> None:
+        _require(
+            isinstance(self.max_names_per_guild, int)
+            and not isinstance(self.max_names_per_guild, bool)
+            and self.max_names_per_guild >= 1,
+            "events.max_names_per_guild",
+            "an integer >= 1",
+            self.max_names_per_guild,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MonitoringConfig:
     """The whole configuration. Build it with :func:`load_config` or directly in code."""
 
@@ -590,6 +611,7 @@ class MonitoringConfig:
     components: ComponentsConfig = field(default_factory=ComponentsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     source: str | None = field(default=None, compare=False)
     """The file this config was read from, if any (not a TOML key)."""
 

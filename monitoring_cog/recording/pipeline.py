@@ -32,6 +32,7 @@ from ..config import RecordingConfig
 from ..errors import ErrorCounter
 from ..storage.base import Storage
 from ..storage.batch import WriteBatch
+from .event_names import EventNames
 from .interrupts import deferred_interrupts
 from .metric_totals import CommandTotals
 from .privacy import Privacy
@@ -101,6 +102,9 @@ class Recorder:
         Redaction and user-id hashing applied as each batch is built (off the command's path).
     spill:
         Where closing puts the records it could not write in time; ``None`` counts them as lost.
+    event_names:
+        The per-guild bound on custom event names, applied as each batch is built; ``None``
+        keeps every name.
     """
 
     def __init__(
@@ -112,8 +116,10 @@ class Recorder:
         *,
         privacy: Privacy | None = None,
         spill: Spiller | None = None,
+        event_names: EventNames | None = None,
     ) -> None:
         self._storage = storage
+        self._event_names = event_names
         self._spill = spill
         self._write_deadline: float | None = None
         """Event-loop time by which writes must end, while closing: their lock waits are cut
@@ -373,6 +379,8 @@ class Recorder:
                 batch: WriteBatch | None = None
                 totals = self.command_totals
                 cancelled = False
+                names = self._event_names
+                seeded = names.generation if names is not None else 0
                 try:
                     batch, records = await self._aggregate(
                         records, guilds, outcomes=totals is not None
@@ -380,6 +388,12 @@ class Recorder:
                     if batch.failures and self._failure_watchers:
                         self._show_failures(batch.failures)
                     storage = await self._storage()
+                    if names is not None and names.generation != seeded and batch.events:
+                        # The first connection loaded the names stored meanwhile: the batch's
+                        # event names are bounded by them, not by what this process saw.
+                        batch, records = await self._aggregate(
+                            records, guilds, outcomes=totals is not None
+                        )
                     writing = asyncio.get_running_loop().create_task(
                         storage.write(batch, lock_wait=self._lock_wait()),
                         name="monitoring_cog-write",
@@ -503,8 +517,12 @@ class Recorder:
         cannot be aggregated, it alone is discarded (and counted), not the whole batch.
         """
         privacy = self._privacy
+        names = self._event_names
         try:
-            return await _build(records, privacy, outcomes=outcomes, guilds=guilds), records
+            batch = await _build(
+                records, privacy, outcomes=outcomes, guilds=guilds, event_names=names
+            )
+            return batch, records
         except Exception:
             kept: list[Record] = []
             for record in records:
@@ -514,7 +532,8 @@ class Recorder:
                     self._discard(exc)
                 else:
                     kept.append(record)
-            return await _build(kept, privacy, outcomes=outcomes, guilds=guilds), kept
+            batch = await _build(kept, privacy, outcomes=outcomes, guilds=guilds, event_names=names)
+            return batch, kept
 
     def _note_repair(self, corrections: int) -> None:
         if self._errors is not None:
@@ -783,13 +802,14 @@ async def _build(
     *,
     outcomes: bool = False,
     guilds: dict[str, Registration] | None = None,
+    event_names: EventNames | None = None,
 ) -> WriteBatch:
     """Aggregate ``records`` and register ``guilds``, yielding to the event loop between slices.
 
     Aggregating costs a few microseconds a record; done in one go, a full batch of records from
     many guilds would hold the loop for tens of milliseconds.
     """
-    builder = BatchBuilder(privacy, outcomes=outcomes)
+    builder = BatchBuilder(privacy, outcomes=outcomes, event_names=event_names)
     if guilds:
         builder.add_guilds(guilds)
     for start in range(0, len(records), _BUILD_SLICE):

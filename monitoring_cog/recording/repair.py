@@ -16,7 +16,15 @@ from typing import Any
 from ..storage.batch import AuditRow
 from .frames import RawTraceback
 from .parameters import serialize_parameters
-from .records import CommandRecord, GuildRecord, Record, StallRecord, StatRecord
+from .records import (
+    CommandRecord,
+    ComponentRecord,
+    EventRecord,
+    GuildRecord,
+    Record,
+    StallRecord,
+    StatRecord,
+)
 
 __all__ = ("repaired_records", "storable")
 
@@ -84,6 +92,20 @@ def repaired_records(
                 repaired = StatRecord(record.kind, guild_id, user_id, record.amount, record.at)
         elif isinstance(record, StallRecord):
             repaired = _repaired_stall(record)
+        elif isinstance(record, ComponentRecord):
+            values = [_storable(value) for value in record]
+            changed = any(a is not b for a, b in zip(values, record, strict=True))
+            repaired = ComponentRecord._make(values) if changed else record
+        elif isinstance(record, EventRecord):
+            guild_id, name = _storable(record.guild_id), _storable(record.name)
+            user_id = _storable(record.user_id)
+            repaired = record
+            if (
+                guild_id is not record.guild_id
+                or name is not record.name
+                or user_id is not record.user_id
+            ):
+                repaired = EventRecord(guild_id, name, record.value, user_id, record.at)
         elif isinstance(record, GuildRecord):
             guild_id, name = _storable(record.guild_id), _storable(record.guild_name)
             repaired = record

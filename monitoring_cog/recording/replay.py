@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..storage.base import Storage
 from ..storage.batch import WriteBatch
+from .event_names import EventNames
 from .privacy import Privacy
 from .records import Record
 from .rollups import BatchBuilder
@@ -45,13 +46,17 @@ class ReplayResult:
 
 
 async def replay_spills(
-    storage: Storage, target: SpillTarget, privacy: Privacy | None = None
+    storage: Storage,
+    target: SpillTarget,
+    privacy: Privacy | None = None,
+    event_names: EventNames | None = None,
 ) -> ReplayResult:
     """Write every spill file of ``target`` into ``storage`` (connected), exactly once each.
 
     Never raises but for cancellation: a spill that cannot be written now is logged and left
     for the next start. ``privacy`` is applied again (its rules give the same result twice), so
-    a rule turned on since the spill was made holds for its records too.
+    a rule turned on since the spill was made holds for its records too; so does the per-guild
+    bound on event names, ``event_names``.
     """
     result = ReplayResult()
     for path in await asyncio.to_thread(find_spills, target):
@@ -65,7 +70,7 @@ async def replay_spills(
             if await storage.spill_replayed(spill.id):
                 result.already.append(path)
             else:
-                batch = await _build(spill.records, privacy)
+                batch = await _build(spill.records, privacy, event_names)
                 try:
                     await storage.write(batch, spill_id=spill.id)
                 except Exception:
@@ -101,9 +106,11 @@ async def replay_spills(
     return result
 
 
-async def _build(records: list[Record], privacy: Privacy | None) -> WriteBatch:
+async def _build(
+    records: list[Record], privacy: Privacy | None, event_names: EventNames | None
+) -> WriteBatch:
     """The batch of a spill's records, a slice per event-loop turn (a spill may be large)."""
-    builder = BatchBuilder(privacy)
+    builder = BatchBuilder(privacy, event_names=event_names)
     for start in range(0, len(records), _BUILD_SLICE):
         if start:
             await asyncio.sleep(0)

@@ -16,12 +16,15 @@ from typing import Any
 from ..analysis.latency import MAX_BUCKET, bucket_upper_bound
 from ..clock import utc_day
 from ..storage.batch import AuditRow, WriteBatch
+from .event_names import OTHER_EVENT, EventNames
 from .frames import STACK_HEADER
 from .metric_totals import DURATION_BUCKETS
 from .parameters import cut_parameters, serialize_parameters
 from .privacy import Privacy
 from .records import (
     CommandRecord,
+    ComponentRecord,
+    EventRecord,
     GrowthKind,
     GrowthRecord,
     GuildRecord,
@@ -83,11 +86,18 @@ class BatchBuilder:
     histogram, the user and the minute. Per-day command totals are summed from the per-command
     figures once, in :meth:`finish`, instead of once per record. For the metrics, each command
     also counts its duration in one bucket per command name and outcome.
+
+    Component uses and custom events have rollups of their own (never command counts): per guild,
+    day and component (or event name), and per user. An event's name is first bounded per guild
+    by ``event_names`` (:class:`~monitoring_cog.recording.event_names.EventNames`), if given.
     """
 
     __slots__ = (
         "_batch",
+        "_component_metrics",
         "_day_of",
+        "_event_metrics",
+        "_event_names",
         "_finished",
         "_last_minute",
         "_minute_counts",
@@ -98,9 +108,23 @@ class BatchBuilder:
         "_seen",
     )
 
-    def __init__(self, privacy: Privacy | None = None, *, outcomes: bool = False) -> None:
+    def __init__(
+        self,
+        privacy: Privacy | None = None,
+        *,
+        outcomes: bool = False,
+        event_names: EventNames | None = None,
+    ) -> None:
         self._batch = WriteBatch()
         self._privacy = privacy
+        self._event_names = event_names
+        """The per-guild bound on event names; ``None`` keeps every name."""
+        self._component_metrics: tuple[dict[tuple[str, str], list[Any]], ...] | None = (
+            ({}, {}) if outcomes else None
+        )
+        """As ``_outcomes``, per (component, kind): indexed by ``failed``."""
+        self._event_metrics: dict[str, list[float]] | None = {} if outcomes else None
+        """Only with ``outcomes``: event name -> [occurrences, sum of values]."""
         """Redaction and user-id hashing: applied here, so a command's own path pays nothing."""
         self._seen: dict[str, list[Any]] = {}
         """guild -> [latest known name, last seen]; ``batch.servers`` in :meth:`finish`."""
@@ -263,6 +287,10 @@ class BatchBuilder:
                     minute_counts = found
                 minute_counts[0] += 1
                 minute_counts[1] += failed
+            elif isinstance(record, ComponentRecord):
+                self._add_component(record, user_of)
+            elif isinstance(record, EventRecord):
+                self._add_event(record, user_of)
             elif isinstance(record, StatRecord):
                 guild = record.guild_id
                 _seen(seen, guild, None, record.at)
@@ -317,6 +345,64 @@ class BatchBuilder:
         batch.rejected_inputs += rejected
         self._last_minute = last_minute
         self._minute_counts = minute_counts
+
+    def _add_component(self, record: ComponentRecord, user_of: Callable[[str], str] | None) -> None:
+        """One component use: its (guild, day, component, kind) row, its user's, its metric."""
+        guild, user_id, component, kind, duration, success, at = record
+        _seen(self._seen, guild, None, at)
+        day = self._day_of(at)
+        key = (guild, day, component, kind)
+        failed = not success
+        components = self._batch.components
+        stats = components.get(key)
+        if stats is None:
+            components[key] = [1, int(failed), duration, duration]
+        else:
+            stats[0] += 1
+            stats[1] += failed
+            stats[2] += duration
+            if duration > stats[3]:
+                stats[3] = duration
+        user_key = (guild, day, component, kind, user_id if user_of is None else user_of(user_id))
+        users = self._batch.component_users
+        users[user_key] = users.get(user_key, 0) + 1
+        metrics = self._component_metrics
+        if metrics is not None:
+            metric = metrics[failed].get((component, kind))
+            if metric is None:
+                metric = metrics[failed][(component, kind)] = [0] * _METRIC_BUCKETS + [0.0]
+            metric[bisect_left(DURATION_BUCKETS, duration)] += 1
+            metric[-1] += duration
+
+    def _add_event(self, record: EventRecord, user_of: Callable[[str], str] | None) -> None:
+        """One custom event: added to its (guild, day, name) sum, and its user's count."""
+        guild = record.guild_id
+        _seen(self._seen, guild, None, record.at)
+        name = record.name
+        if self._event_names is not None:
+            name = self._event_names.admit(guild, name)
+        day = self._day_of(record.at)
+        key = (guild, day, name)
+        events = self._batch.events
+        totals = events.get(key)
+        if totals is None:
+            events[key] = [1, record.value]
+        else:
+            totals[0] += 1
+            totals[1] += record.value
+        user = record.user_id
+        if user is not None:
+            user_key = (guild, day, name, user if user_of is None else user_of(user))
+            users = self._batch.event_users
+            users[user_key] = users.get(user_key, 0) + 1
+        metrics = self._event_metrics
+        if metrics is not None:
+            metric = metrics.get(name)
+            if metric is None:
+                metrics[name] = [1, record.value]
+            else:
+                metric[0] += 1
+                metric[1] += record.value
 
     def add_guilds(self, guilds: Mapping[str, tuple[str | None, float]]) -> None:
         """Register ``guilds``, guild id -> (name or None, seen at), counting nothing.
@@ -417,8 +503,25 @@ class BatchBuilder:
             if done % step == 0:
                 yield
         self._per_command = {}
+        batch.event_names = {
+            (guild, name) for guild, _, name in batch.events if name != OTHER_EVENT
+        }
         if self._outcomes is not None:
             self._finish_outcomes(self._outcomes)
+        if self._component_metrics is not None:
+            for failed, metrics in enumerate(self._component_metrics):
+                for (component, kind), metric in metrics.items():
+                    buckets = metric[:-1]
+                    batch.component_outcomes[(component, kind, not failed)] = (
+                        sum(buckets),
+                        metric[-1],
+                        buckets,
+                    )
+        if self._event_metrics is not None:
+            batch.event_outcomes = {
+                name: (int(count), float(total))
+                for name, (count, total) in self._event_metrics.items()
+            }
         self._finished = True
 
     def _finish_outcomes(self, per_name: tuple[dict[str, list[Any]], dict[str, list[Any]]]) -> None:

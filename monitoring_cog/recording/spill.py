@@ -10,7 +10,9 @@ its kind::
     {"format": "monitoring_cog-spill", "version": 1, "id": "...", "records": 2, ...}
     [["command", guild_id, guild_name, user_id, username, command, parameters, ...],
      ["stat", "song", guild_id, user_id, amount, at],
-     ["stall", started_at, duration, command, kind, guild_id, location, stack]]
+     ["stall", started_at, duration, command, kind, guild_id, location, stack],
+     ["component", guild_id, user_id, component, kind, duration, success, at],
+     ["event", guild_id, name, value, user_id, at]]
 
 (the second line shown folded here).
 
@@ -41,6 +43,8 @@ from .parameters import serialize_parameters
 from .privacy import Privacy
 from .records import (
     CommandRecord,
+    ComponentRecord,
+    EventRecord,
     GrowthKind,
     GrowthRecord,
     GuildRecord,
@@ -68,14 +72,24 @@ __all__ = (
 _log = logging.getLogger(__name__)
 
 FORMAT = "monitoring_cog-spill"
-VERSION = 2
-"""Version 2 adds a command's traceback (a twelfth value) and the ``stall`` records."""
-READABLE_VERSIONS = (1, 2)
-"""Versions read back: a version 1 spill's records are version 2's without what it adds."""
+VERSION = 3
+"""Version 2 adds a command's traceback (a twelfth value) and the ``stall`` records; version 3
+the ``component`` and ``event`` records."""
+READABLE_VERSIONS = (1, 2, 3)
+"""Versions read back: an older spill's records are the current version's without what it
+adds."""
 SUFFIX = ".spill"
 
 _R = TypeVar(
-    "_R", CommandRecord, StatRecord, GuildRecord, GrowthRecord, PopulationRecord, StallRecord
+    "_R",
+    CommandRecord,
+    StatRecord,
+    GuildRecord,
+    GrowthRecord,
+    PopulationRecord,
+    StallRecord,
+    ComponentRecord,
+    EventRecord,
 )
 
 
@@ -165,6 +179,23 @@ def _private_stall(record: StallRecord, privacy: Privacy) -> tuple[StallRecord, 
     )
 
 
+def _private_component(record: ComponentRecord, privacy: Privacy) -> tuple[ComponentRecord, int]:
+    if not privacy.hashes_user_ids:
+        return record, 0
+    return record._replace(user_id=privacy.user_id(record.user_id)), 0
+
+
+def _private_event(record: EventRecord, privacy: Privacy) -> tuple[EventRecord, int]:
+    if record.user_id is None or not privacy.hashes_user_ids:
+        return record, 0
+    return (
+        EventRecord(
+            record.guild_id, record.name, record.value, privacy.user_id(record.user_id), record.at
+        ),
+        0,
+    )
+
+
 CODECS: tuple[RecordCodec[Any], ...] = (
     RecordCodec(
         "command",
@@ -215,6 +246,20 @@ CODECS: tuple[RecordCodec[Any], ...] = (
         ],
         decode=lambda v: StallRecord(v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
         private=_private_stall,
+    ),
+    RecordCodec(
+        "component",
+        ComponentRecord,
+        encode=list,
+        decode=lambda v: ComponentRecord(v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
+        private=_private_component,
+    ),
+    RecordCodec(
+        "event",
+        EventRecord,
+        encode=lambda r: [r.guild_id, r.name, r.value, r.user_id, r.at],
+        decode=lambda v: EventRecord(v[0], v[1], v[2], v[3], v[4]),
+        private=_private_event,
     ),
 )
 """One codec per record kind of :data:`~monitoring_cog.recording.records.Record`."""

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from ..analysis.growth import GrowthDay
-from ..analysis.totals import CommandTotals, DayTotals
+from ..analysis.totals import CommandTotals, ComponentTotals, DayTotals, EventTotals
 from .batch import WriteBatch
 
 __all__ = (
@@ -24,13 +24,17 @@ __all__ = (
     "STALL_COLUMNS",
     "AuditQuery",
     "CommandTotals",
+    "ComponentTotals",
     "DayTotals",
+    "EventTotals",
     "GrowthDay",
     "ServerInfo",
     "Storage",
     "audit_entry",
     "command_totals_from_rows",
+    "component_totals_from_rows",
     "day_totals_from_rows",
+    "event_totals_from_rows",
     "stall_entry",
 )
 
@@ -161,6 +165,26 @@ class Storage(ABC):
         """Per-command figures over days ``first`` to ``last``, most used first."""
 
     @abstractmethod
+    async def component_totals(
+        self, guild_id: str | None, first: date, last: date
+    ) -> list[ComponentTotals]:
+        """Per-component figures over days ``first`` to ``last``, most used first (ties by
+        component, then kind); ``guild_id`` None sums every guild."""
+
+    @abstractmethod
+    async def event_totals(
+        self, guild_id: str | None, first: date, last: date
+    ) -> list[EventTotals]:
+        """Per-event figures over days ``first`` to ``last``, most frequent first (ties by
+        name); ``guild_id`` None sums every guild."""
+
+    @abstractmethod
+    async def event_names(self) -> list[tuple[str, str]]:
+        """Every ``(guild_id, event name)`` stored in ``event_names``: the names each guild
+        keeps (see :mod:`monitoring_cog.recording.event_names`); none in a database migrated
+        only part way."""
+
+    @abstractmethod
     async def growth(self, first: date, last: date) -> list[GrowthDay]:
         """The bot's growth on every day from ``first`` to ``last`` inclusive, oldest first:
         guilds joined and left, and the day's latest guild and member counts (see
@@ -198,9 +222,10 @@ class Storage(ABC):
     async def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete a user's audit rows and per-day user rows in one transaction.
 
-        Returns how many rows went, per table: ``{"audit_logs": n, "daily_users": m}``. The
-        aggregate rollups (``bot_stats``, ``command_stats``, ``command_latency``) hold no user
-        ids and stay.
+        Returns how many rows went, per table: ``{"audit_logs": n, "daily_users": m,
+        "component_users": c, "event_users": e}``. The aggregate rollups (``bot_stats``,
+        ``command_stats``, ``command_latency``, ``component_stats``, ``event_stats``) hold no
+        user ids and stay.
         """
 
     @abstractmethod
@@ -304,6 +329,35 @@ def day_totals_from_rows(totals: Mapping[date, Any], users: Mapping[date, int]) 
             )
         )
     return result
+
+
+def component_totals_from_rows(
+    rows: Iterable[Any], users: Mapping[tuple[str, str], int]
+) -> list[ComponentTotals]:
+    """:class:`ComponentTotals` from ``component_stats`` sums (component, kind, uses, failures,
+    duration sum, duration max), in the rows' order, with the distinct ``users`` of each
+    (component, kind)."""
+    return [
+        ComponentTotals(
+            component=row[0],
+            kind=row[1],
+            uses=int(row[2]),
+            failures=int(row[3]),
+            duration_sum=float(row[4]),
+            duration_max=float(row[5]),
+            users=users.get((row[0], row[1]), 0),
+        )
+        for row in rows
+    ]
+
+
+def event_totals_from_rows(rows: Iterable[Any], users: Mapping[str, int]) -> list[EventTotals]:
+    """:class:`EventTotals` from ``event_stats`` sums (name, count, total), in the rows' order,
+    with the distinct ``users`` of each name."""
+    return [
+        EventTotals(name=row[0], count=int(row[1]), total=float(row[2]), users=users.get(row[0], 0))
+        for row in rows
+    ]
 
 
 def command_totals_from_rows(

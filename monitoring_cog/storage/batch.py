@@ -63,6 +63,19 @@ class WriteBatch:
     population: dict[tuple[date, int, int], tuple[int, int, float]] = field(default_factory=dict)
     """(day, shard_count, shard_id) -> (guilds, members, taken at): the latest snapshot of the
     batch for each; the backends keep the latest of the day."""
+    components: dict[tuple[str, date, str, str], list[float]] = field(default_factory=dict)
+    """(guild, day, component, kind) -> [uses, failures, duration_sum, duration_max]."""
+    component_users: dict[tuple[str, date, str, str, str], int] = field(default_factory=dict)
+    """(guild, day, component, kind, user) -> uses; the same keys as ``components`` plus the
+    user (hashed under ``[privacy] hash_user_ids``)."""
+    events: dict[tuple[str, date, str], list[float]] = field(default_factory=dict)
+    """(guild, day, event name) -> [occurrences, sum of values]."""
+    event_users: dict[tuple[str, date, str, str], int] = field(default_factory=dict)
+    """(guild, day, event name, user) -> occurrences, for the events recorded with a user."""
+    event_names: set[tuple[str, str]] = field(default_factory=set)
+    """(guild, event name) of every name in ``events`` but ``"(other)"``: stored once each, so
+    the per-guild bound on names holds across restarts
+    (:mod:`monitoring_cog.recording.event_names`)."""
     failures: list[Any] = field(default_factory=list)
     """The batch's failed commands that carry a captured traceback (the recording layer's
     records), for whoever watches new kinds of error. Not stored by the backends."""
@@ -70,3 +83,11 @@ class WriteBatch:
     """(command, success) -> (count, duration sum, counts per metrics bucket), for the metrics
     (:mod:`monitoring_cog.recording.metric_totals`); only filled when built with
     ``outcomes=True``. Not stored by the backends."""
+    component_outcomes: dict[tuple[str, str, bool], tuple[int, float, list[int]]] = field(
+        default_factory=dict
+    )
+    """(component, kind, success) -> (count, duration sum, counts per metrics bucket): as
+    ``outcomes``, for the components' metrics; only with ``outcomes=True``."""
+    event_outcomes: dict[str, tuple[int, float]] = field(default_factory=dict)
+    """Event name -> (occurrences, sum of values), every guild together, for the metrics; only
+    with ``outcomes=True``."""

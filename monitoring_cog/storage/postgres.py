@@ -39,12 +39,16 @@ from .base import (
     STALL_COLUMNS,
     AuditQuery,
     CommandTotals,
+    ComponentTotals,
     DayTotals,
+    EventTotals,
     ServerInfo,
     Storage,
     audit_entry,
     command_totals_from_rows,
+    component_totals_from_rows,
     day_totals_from_rows,
+    event_totals_from_rows,
     stall_entry,
 )
 from .batch import WriteBatch
@@ -75,6 +79,11 @@ _TABLES = (
     "spill_replays",
     "guild_growth",
     "guild_population",
+    "component_stats",
+    "component_users",
+    "event_stats",
+    "event_users",
+    "event_names",
     "schema_migrations",
 )
 """Every table of the schema (for :meth:`PostgresStorage.size_bytes`)."""
@@ -100,9 +109,9 @@ class _Upsert:
 
     def __init__(self, table: str, columns: Sequence[tuple[str, str]], keys: int, set_: str):
         names = ", ".join(name for name, _ in columns)
-        conflict = (
-            f"ON CONFLICT ({', '.join(name for name, _ in columns[:keys])}) DO UPDATE SET {set_}"
-        )
+        # No SET: a row whose key is stored already leaves it as it is.
+        action = f"DO UPDATE SET {set_}" if set_ else "DO NOTHING"
+        conflict = f"ON CONFLICT ({', '.join(name for name, _ in columns[:keys])}) {action}"
         arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, start=1))
         values = ", ".join(f"${i}::{kind}" for i, (_, kind) in enumerate(columns, start=1))
         self.bulk = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
@@ -207,6 +216,62 @@ _POPULATION = _Upsert(
     "guilds = excluded.guilds, members = excluded.members, taken_at = excluded.taken_at"
     " WHERE guild_population.taken_at <= excluded.taken_at",
 )
+_COMPONENTS = _Upsert(
+    "component_stats",
+    (
+        ("guild_id", "text"),
+        ("day", "date"),
+        ("component", "text"),
+        ("kind", "text"),
+        ("uses", "int8"),
+        ("failures", "int8"),
+        ("duration_sum", "float8"),
+        ("duration_max", "float8"),
+    ),
+    4,
+    "uses = component_stats.uses + excluded.uses,"
+    " failures = component_stats.failures + excluded.failures,"
+    " duration_sum = component_stats.duration_sum + excluded.duration_sum,"
+    " duration_max = GREATEST(component_stats.duration_max, excluded.duration_max)",
+)
+_COMPONENT_USERS = _Upsert(
+    "component_users",
+    (
+        ("guild_id", "text"),
+        ("day", "date"),
+        ("component", "text"),
+        ("kind", "text"),
+        ("user_id", "text"),
+        ("uses", "int8"),
+    ),
+    5,
+    "uses = component_users.uses + excluded.uses",
+)
+_EVENTS = _Upsert(
+    "event_stats",
+    (
+        ("guild_id", "text"),
+        ("day", "date"),
+        ("name", "text"),
+        ("count", "int8"),
+        ("total", "float8"),
+    ),
+    3,
+    "count = event_stats.count + excluded.count, total = event_stats.total + excluded.total",
+)
+_EVENT_USERS = _Upsert(
+    "event_users",
+    (
+        ("guild_id", "text"),
+        ("day", "date"),
+        ("name", "text"),
+        ("user_id", "text"),
+        ("count", "int8"),
+    ),
+    4,
+    "count = event_users.count + excluded.count",
+)
+_EVENT_NAMES = _Upsert("event_names", (("guild_id", "text"), ("name", "text")), 2, "")
 
 
 _KEY_COLUMNS = {
@@ -218,6 +283,11 @@ _KEY_COLUMNS = {
     "minutes": 2,
     "growth": 1,
     "population": 3,
+    "components": 4,
+    "component_users": 5,
+    "events": 3,
+    "event_users": 4,
+    "event_names": 2,
 }
 """How many leading columns of each table's rows form its key (what rows are sorted by)."""
 
@@ -237,7 +307,12 @@ class _Rows:
     __slots__ = (
         "audit",
         "commands",
+        "component_users",
+        "components",
         "days",
+        "event_names",
+        "event_users",
+        "events",
         "growth",
         "latency",
         "minutes",
@@ -298,6 +373,37 @@ class _Rows:
             ),
             _KEY_COLUMNS["population"],
         )
+        self.components = _sorted(
+            (
+                (guild, day, component, kind, int(n), int(failed), float(total), float(high))
+                for (guild, day, component, kind), (n, failed, total, high) in (
+                    batch.components.items()
+                )
+            ),
+            _KEY_COLUMNS["components"],
+        )
+        self.component_users = _sorted(
+            (
+                (guild, day, component, kind, user, int(n))
+                for (guild, day, component, kind, user), n in batch.component_users.items()
+            ),
+            _KEY_COLUMNS["component_users"],
+        )
+        self.events = _sorted(
+            (
+                (guild, day, name, int(n), float(total))
+                for (guild, day, name), (n, total) in batch.events.items()
+            ),
+            _KEY_COLUMNS["events"],
+        )
+        self.event_users = _sorted(
+            (
+                (guild, day, name, user, int(n))
+                for (guild, day, name, user), n in batch.event_users.items()
+            ),
+            _KEY_COLUMNS["event_users"],
+        )
+        self.event_names = _sorted(batch.event_names, _KEY_COLUMNS["event_names"])
 
     def upserts(self) -> list[tuple[_Upsert, list[tuple[Any, ...]]]]:
         """The rollup tables' rows with their upsert, in the one order every writer uses."""
@@ -309,6 +415,11 @@ class _Rows:
             (_MINUTES, self.minutes),
             (_GROWTH, self.growth),
             (_POPULATION, self.population),
+            (_COMPONENTS, self.components),
+            (_COMPONENT_USERS, self.component_users),
+            (_EVENTS, self.events),
+            (_EVENT_USERS, self.event_users),
+            (_EVENT_NAMES, self.event_names),
         ]
 
     def check_encodable(self) -> None:
@@ -612,6 +723,58 @@ class PostgresStorage(Storage):
             )
         return command_totals_from_rows(rows, buckets)
 
+    async def component_totals(
+        self, guild_id: str | None, first: date, last: date
+    ) -> list[ComponentTotals]:
+        pool = self._connected()
+        where, params = _guild_days(guild_id, first, last)
+        async with pool.acquire() as conn:
+            users = {
+                (row[0], row[1]): int(row[2])
+                for row in await conn.fetch(
+                    "SELECT component, kind, COUNT(DISTINCT user_id) FROM component_users"
+                    f" WHERE {where} GROUP BY component, kind",
+                    *params,
+                )
+            }
+            # COLLATE "C": ties broken by code point, as SQLite does.
+            rows = await conn.fetch(
+                "SELECT component, kind, SUM(uses), SUM(failures), SUM(duration_sum),"
+                f" MAX(duration_max) FROM component_stats WHERE {where} GROUP BY component, kind"
+                ' ORDER BY SUM(uses) DESC, component COLLATE "C", kind COLLATE "C"',
+                *params,
+            )
+        return component_totals_from_rows(rows, users)
+
+    async def event_totals(
+        self, guild_id: str | None, first: date, last: date
+    ) -> list[EventTotals]:
+        pool = self._connected()
+        where, params = _guild_days(guild_id, first, last)
+        async with pool.acquire() as conn:
+            users = {
+                row[0]: int(row[1])
+                for row in await conn.fetch(
+                    "SELECT name, COUNT(DISTINCT user_id) FROM event_users"
+                    f" WHERE {where} GROUP BY name",
+                    *params,
+                )
+            }
+            rows = await conn.fetch(
+                f"SELECT name, SUM(count), SUM(total) FROM event_stats WHERE {where}"
+                ' GROUP BY name ORDER BY SUM(count) DESC, name COLLATE "C"',
+                *params,
+            )
+        return event_totals_from_rows(rows, users)
+
+    async def event_names(self) -> list[tuple[str, str]]:
+        pool = self._connected()
+        async with pool.acquire() as conn:
+            if await conn.fetchval("SELECT to_regclass('event_names')") is None:
+                return []  # Migrated only part way (as a tool may do): no names yet.
+            rows = await conn.fetch("SELECT guild_id, name FROM event_names")
+        return [(str(row[0]), str(row[1])) for row in rows]
+
     async def growth(self, first: date, last: date) -> list[GrowthDay]:
         pool = self._connected()
         async with pool.acquire() as conn:
@@ -733,7 +896,25 @@ class PostgresStorage(Storage):
                 ' ORDER BY guild_id COLLATE "C", day FOR UPDATE)',
                 user_id,
             )
-        return {"audit_logs": _rowcount(audit), "daily_users": _rowcount(users)}
+            components = await conn.execute(
+                "DELETE FROM component_users WHERE (guild_id, day, component, kind, user_id) IN ("
+                " SELECT guild_id, day, component, kind, user_id FROM component_users"
+                ' WHERE user_id = $1 ORDER BY guild_id COLLATE "C", day, component COLLATE "C",'
+                ' kind COLLATE "C" FOR UPDATE)',
+                user_id,
+            )
+            events = await conn.execute(
+                "DELETE FROM event_users WHERE (guild_id, day, name, user_id) IN ("
+                " SELECT guild_id, day, name, user_id FROM event_users WHERE user_id = $1"
+                ' ORDER BY guild_id COLLATE "C", day, name COLLATE "C" FOR UPDATE)',
+                user_id,
+            )
+        return {
+            "audit_logs": _rowcount(audit),
+            "daily_users": _rowcount(users),
+            "component_users": _rowcount(components),
+            "event_users": _rowcount(events),
+        }
 
     async def list_servers(self) -> list[ServerInfo]:
         pool = self._connected()

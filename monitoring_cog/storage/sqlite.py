@@ -28,12 +28,16 @@ from .base import (
     STALL_COLUMNS,
     AuditQuery,
     CommandTotals,
+    ComponentTotals,
     DayTotals,
+    EventTotals,
     ServerInfo,
     Storage,
     audit_entry,
     command_totals_from_rows,
+    component_totals_from_rows,
     day_totals_from_rows,
+    event_totals_from_rows,
     stall_entry,
 )
 from .batch import WriteBatch
@@ -147,6 +151,34 @@ ON CONFLICT (day, shard_count, shard_id) DO UPDATE SET
     taken_at = excluded.taken_at
 WHERE excluded.taken_at >= guild_population.taken_at
 """
+_UPSERT_COMPONENT = """
+INSERT INTO component_stats (guild_id, day, component, kind, uses, failures, duration_sum,
+                             duration_max)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day, component, kind) DO UPDATE SET
+    uses = uses + excluded.uses,
+    failures = failures + excluded.failures,
+    duration_sum = duration_sum + excluded.duration_sum,
+    duration_max = MAX(duration_max, excluded.duration_max)
+"""
+_UPSERT_COMPONENT_USER = """
+INSERT INTO component_users (guild_id, day, component, kind, user_id, uses)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day, component, kind, user_id) DO UPDATE SET uses = uses + excluded.uses
+"""
+_UPSERT_EVENT = """
+INSERT INTO event_stats (guild_id, day, name, count, total) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day, name) DO UPDATE SET
+    count = count + excluded.count,
+    total = total + excluded.total
+"""
+_UPSERT_EVENT_USER = """
+INSERT INTO event_users (guild_id, day, name, user_id, count) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (guild_id, day, name, user_id) DO UPDATE SET count = count + excluded.count
+"""
+_INSERT_EVENT_NAME = (
+    "INSERT INTO event_names (guild_id, name) VALUES (?, ?) ON CONFLICT (guild_id, name) DO NOTHING"
+)
 
 
 class SQLiteStorage(Storage):
@@ -367,6 +399,54 @@ class SQLiteStorage(Storage):
         buckets = {row[0]: PackedBuckets.from_blob(row[6]) for row in rows} if with_buckets else {}
         return command_totals_from_rows(rows, buckets)
 
+    async def component_totals(
+        self, guild_id: str | None, first: date, last: date
+    ) -> list[ComponentTotals]:
+        conn = self._connection()
+        where, params = _guild_days(guild_id, first, last)
+        async with conn.execute(
+            "SELECT component, kind, COUNT(DISTINCT user_id) FROM component_users"
+            f" WHERE {where} GROUP BY component, kind",
+            params,
+        ) as cur:
+            users = {(row[0], row[1]): int(row[2]) for row in await cur.fetchall()}
+        async with conn.execute(
+            "SELECT component, kind, SUM(uses), SUM(failures), SUM(duration_sum),"
+            f" MAX(duration_max) FROM component_stats WHERE {where}"
+            " GROUP BY component, kind ORDER BY SUM(uses) DESC, component, kind",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return component_totals_from_rows(rows, users)
+
+    async def event_totals(
+        self, guild_id: str | None, first: date, last: date
+    ) -> list[EventTotals]:
+        conn = self._connection()
+        where, params = _guild_days(guild_id, first, last)
+        async with conn.execute(
+            f"SELECT name, COUNT(DISTINCT user_id) FROM event_users WHERE {where} GROUP BY name",
+            params,
+        ) as cur:
+            users = {row[0]: int(row[1]) for row in await cur.fetchall()}
+        async with conn.execute(
+            f"SELECT name, SUM(count), SUM(total) FROM event_stats WHERE {where}"
+            " GROUP BY name ORDER BY SUM(count) DESC, name",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return event_totals_from_rows(rows, users)
+
+    async def event_names(self) -> list[tuple[str, str]]:
+        conn = self._connection()
+        async with conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_names'"
+        ) as cur:
+            if await cur.fetchone() is None:
+                return []  # Migrated only part way (as a tool may do): no names yet.
+        async with conn.execute("SELECT guild_id, name FROM event_names") as cur:
+            return [(str(row[0]), str(row[1])) for row in await cur.fetchall()]
+
     async def growth(self, first: date, last: date) -> list[GrowthDay]:
         conn = self._connection()
         params = (first.isoformat(), last.isoformat())
@@ -485,7 +565,7 @@ class SQLiteStorage(Storage):
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 deleted: dict[str, int] = {}
-                for table in ("audit_logs", "daily_users"):
+                for table in ("audit_logs", "daily_users", "component_users", "event_users"):
                     cur = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
                     deleted[table] = max(0, cur.rowcount)
                     await cur.close()
@@ -715,6 +795,40 @@ def _write_batch(
                     for (day, shard_count, shard_id), counts in batch.population.items()
                 ],
             )
+        if batch.components:
+            db.executemany(
+                _UPSERT_COMPONENT,
+                [
+                    (guild, day.isoformat(), component, kind, *stats)
+                    for (guild, day, component, kind), stats in batch.components.items()
+                ],
+            )
+        if batch.component_users:
+            db.executemany(
+                _UPSERT_COMPONENT_USER,
+                [
+                    (guild, day.isoformat(), component, kind, user, uses)
+                    for (guild, day, component, kind, user), uses in batch.component_users.items()
+                ],
+            )
+        if batch.events:
+            db.executemany(
+                _UPSERT_EVENT,
+                [
+                    (guild, day.isoformat(), name, *totals)
+                    for (guild, day, name), totals in batch.events.items()
+                ],
+            )
+        if batch.event_users:
+            db.executemany(
+                _UPSERT_EVENT_USER,
+                [
+                    (guild, day.isoformat(), name, user, count)
+                    for (guild, day, name, user), count in batch.event_users.items()
+                ],
+            )
+        if batch.event_names:
+            db.executemany(_INSERT_EVENT_NAME, sorted(batch.event_names))
     except BaseException:
         if db.in_transaction:
             with contextlib.suppress(sqlite3.Error):

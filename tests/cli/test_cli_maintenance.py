@@ -81,8 +81,8 @@ def test_forget_user_erases_rows_and_keeps_aggregates(cli: Cli) -> None:
     result = cli.run("forget-user", "1")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        "Forgot user 1: deleted 2 audit rows and 1 daily activity rows; "
-        "aggregate counts are kept.\n"
+        "Forgot user 1: deleted 2 audit rows, 1 daily activity rows and 0 component and event"
+        " rows; aggregate counts are kept.\n"
     )
     assert cli.rows("SELECT COUNT(*) FROM audit_logs WHERE user_id = '1'") == [(0,)]
     assert cli.rows("SELECT COUNT(*) FROM daily_users WHERE user_id = '1'") == [(0,)]
@@ -103,7 +103,12 @@ def test_forget_user_json_and_a_user_with_nothing(cli: Cli) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "user_id": "12345",
-        "deleted": {"audit_logs": 0, "daily_users": 0},
+        "deleted": {
+            "audit_logs": 0,
+            "daily_users": 0,
+            "component_users": 0,
+            "event_users": 0,
+        },
     }
     assert cli.rows("SELECT COUNT(*) FROM audit_logs") == [(6,)]
 

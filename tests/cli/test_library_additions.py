@@ -83,7 +83,12 @@ async def test_forget_user_includes_queued_rows(
     await log(system, "8", "play", now)
     # Nothing flushed yet: forgetting writes the queue first, so the queued rows go too.
     assert system.db.recorder.pending > 0
-    assert await system.cmd_logger.forget_user(7) == {"audit_logs": 1, "daily_users": 2}
+    assert await system.cmd_logger.forget_user(7) == {
+        "audit_logs": 1,
+        "daily_users": 2,
+        "component_users": 0,
+        "event_users": 0,
+    }
     remaining = await system.cmd_logger.get_recent_commands()
     assert [row["user_id"] for row in remaining] == ["8"]
     report = await system.stats_collector.generate_weekly_report("1")
