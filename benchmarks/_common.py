@@ -44,11 +44,11 @@ from monitoring_cog.cli.payloads import (
 )
 
 __all__ = (
-    "COMMANDS",
     "CLICK_ID",
+    "COMMANDS",
     "CONFIGS",
-    "FAILING_CLICK_ID",
     "DATA_DIR",
+    "FAILING_CLICK_ID",
     "GUILD_BASE",
     "USER_BASE",
     "Call",
@@ -318,8 +318,7 @@ def recorded(kind: str, monitor: Any) -> str:
             if sample.name in wanted
             # Components are counted only among the interactions received.
             or (
-                sample.name == names.interactions_total
-                and sample.labels.get("type") == "component"
+                sample.name == names.interactions_total and sample.labels.get("type") == "component"
             )
         )
         return f"{int(counted):,} counted"

@@ -163,7 +163,12 @@ class ComponentCapture:
             return
         self.installed = True
         for patch in self._patches:
-            patch.install()
+            try:
+                patch.install()
+            except Exception as exc:
+                # A discord.py that moved things: components go unmeasured (still counted, by
+                # the interaction watch), the bot loads as ever.
+                self._internal_error(f"install {patch.cls.__name__}.{patch.name}", exc)
         _view_logger().addFilter(self._log_filter)
         self._watch.install()
 
@@ -175,15 +180,18 @@ class ComponentCapture:
         for patch in reversed(self._patches):
             patch.restore()
         _view_logger().removeFilter(self._log_filter)
-        for view in list(self._views):
-            hook = vars(view).get("on_error")
-            if getattr(hook, _OURS, None) is self:
-                own = getattr(hook, _BOTS_OWN)
-                if own is None:
-                    del view.on_error
-                else:
-                    view.on_error = own
-        self._views = weakref.WeakSet()
+        views, self._views = list(self._views), weakref.WeakSet()
+        for view in views:
+            try:
+                hook = vars(view).get("on_error")
+                if getattr(hook, _OURS, None) is self:
+                    own = getattr(hook, _BOTS_OWN)
+                    if own is None:
+                        del view.on_error
+                    else:
+                        view.on_error = own
+            except Exception as exc:  # Unloading never raises.
+                self._internal_error("uninstall", exc)
         self._watch.uninstall()
 
     # -- the wrappers ------------------------------------------------------------------------
@@ -311,13 +319,29 @@ class ComponentCapture:
 
     def _ended(self, interaction: Any, state: list[Any], *, record: bool = True) -> None:
         state[_RUNS] -= 1
-        if state[_RUNS] > 0 or not record or not self.installed:
+        if state[_RUNS] > 0 or not record:
             return
         try:
+            recorder = self if self.installed else self._successor()
+            if recorder is None:
+                return
             elapsed = self._monotonic() - state[_STARTED]
-            self._record(interaction, elapsed if elapsed > 0.0 else 0.0, state[_FAILED], state)
+            recorder._record(interaction, elapsed if elapsed > 0.0 else 0.0, state[_FAILED], state)
         except Exception as exc:
             self._internal_error("end", exc)
+
+    def _successor(self) -> Any:
+        """The capture of the cog loaded since this one was unloaded, if any.
+
+        A use that began before a reload (the button that reloads the extension, say) ends
+        under the new cog: it records the use, once. Looked up by name, since a reload imports
+        this module afresh.
+        """
+        cog = self.bot.get_cog("Monitoring")
+        successor = getattr(cog, "components", None)
+        if successor is None or successor is self or not getattr(successor, "installed", False):
+            return None
+        return successor
 
     # -- interactions no view owns ------------------------------------------------------------
 

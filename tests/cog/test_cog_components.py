@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 from component_support import (
     CLOSE,
@@ -301,8 +303,6 @@ async def two_guilds(harness: Harness, responses: Responses) -> Monitored:
 async def test_names_past_the_cap_of_a_guild_and_day_are_other(
     two_guilds: Monitored, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import discord.ext.test as dpytest
-
     m = two_guilds
     capture = m.cog.components
     assert capture is not None
@@ -438,3 +438,47 @@ async def test_reloading_the_extension_records_each_use_once(
     hook = vars(handled)["on_error"]
     assert hook._monitoring_previous is None
     assert handled.handled == ["ValueError"] * 2
+
+
+async def test_a_button_that_reloads_the_extension_is_recorded_once(
+    harness: Harness, responses: Responses
+) -> None:
+    bot = await harness.new_bot()
+    await harness.load_extension(bot, "[recording]\nflush_interval = 3600\n")
+    harness.configure(bot)
+
+    class Admin(ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @ui.button(label="Reload", custom_id="admin:reload")
+        async def reload(self, interaction: discord.Interaction[Any], button: Any) -> None:
+            await bot.reload_extension("monitoring_cog")
+            await interaction.response.send_message("reloaded", ephemeral=True)
+
+    bot.add_view(Admin())
+    bot.add_view(TicketView(harness.clock, TICKETS[0]))
+    await use(bot, component_payload(bot, f"ticket:close:{TICKETS[0]}"))
+    started = time.perf_counter()
+    await use(bot, component_payload(bot, "admin:reload"))
+    took = time.perf_counter() - started
+    await use(bot, component_payload(bot, f"ticket:close:{TICKETS[0]}"))
+
+    reloaded: Any = bot.get_cog("Monitoring")
+    await reloaded.db.flush()
+    storage = await reloaded.db.storage()
+    today = datetime.now(UTC).date()
+    totals = {
+        (t.component, t.kind): (t.uses, t.failures)
+        for t in await storage.component_totals(
+            str(dpytest.get_config().guilds[0].id), today, today
+        )
+    }
+    assert totals == {("ticket:close:{id}", "button"): (2, 0), ("admin:reload", "button"): (1, 0)}
+    (reload_use,) = [
+        t
+        for t in await storage.component_totals(None, today, today)
+        if t.component == "admin:reload"
+    ]
+    # Timed on the real clock, from before the reload to after it.
+    assert 0.0 < reload_use.duration_sum <= took
