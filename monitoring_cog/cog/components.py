@@ -201,7 +201,6 @@ class ComponentCapture:
 
         def _scheduled_task(view: Any, *args: Any, **kwargs: Any) -> Any:
             # Called by View._dispatch_item for the coroutine of its task: (item, interaction).
-            coroutine = original(view, *args, **kwargs)
             if capture.installed:
                 try:
                     item, interaction = args[0], args[1]
@@ -210,12 +209,11 @@ class ComponentCapture:
                         name = None
                         if not getattr(item, "_provided_custom_id", True):
                             name = capture._made_up_name(view, item)
-                        return capture._watched(
-                            coroutine, interaction, capture._start(interaction, name)
-                        )
+                        state = capture._start(interaction, name)
+                        return capture._watched(original, view, args, kwargs, interaction, state)
                 except Exception as exc:
                     capture._internal_error("view", exc)
-            return coroutine
+            return original(view, *args, **kwargs)
 
         return _scheduled_task
 
@@ -224,7 +222,6 @@ class ComponentCapture:
 
         def _scheduled_task(modal: Any, *args: Any, **kwargs: Any) -> Any:
             # Called by Modal._dispatch_submit: (interaction, components[, resolved]).
-            coroutine = original(modal, *args, **kwargs)
             if capture.installed:
                 try:
                     interaction = args[0]
@@ -234,12 +231,11 @@ class ComponentCapture:
                         name = None
                         if isinstance(custom_id, str) and _MADE_UP_ID.fullmatch(custom_id):
                             name = type(modal).__name__
-                        return capture._watched(
-                            coroutine, interaction, capture._start(interaction, name)
-                        )
+                        state = capture._start(interaction, name)
+                        return capture._watched(original, modal, args, kwargs, interaction, state)
                 except Exception as exc:
                     capture._internal_error("modal", exc)
-            return coroutine
+            return original(modal, *args, **kwargs)
 
         return _scheduled_task
 
@@ -248,17 +244,18 @@ class ComponentCapture:
 
         def schedule_dynamic_item_call(store: Any, *args: Any, **kwargs: Any) -> Any:
             # (component_type, factory, interaction, custom_id, match)
-            coroutine = original(store, *args, **kwargs)
             if capture.installed:
                 try:
                     factory, interaction = args[1], args[2]
                     if interaction._state is capture.bot._connection:
                         name = capture._template(factory)
                         state = capture._start(interaction, name)
-                        return capture._watched(coroutine, interaction, state, dynamic=True)
+                        return capture._watched(
+                            original, store, args, kwargs, interaction, state, dynamic=True
+                        )
                 except Exception as exc:
                     capture._internal_error("dynamic item", exc)
-            return coroutine
+            return original(store, *args, **kwargs)
 
         return schedule_dynamic_item_call
 
@@ -297,16 +294,24 @@ class ComponentCapture:
 
     async def _watched(
         self,
-        coroutine: Coroutine[Any, Any, Any],
+        original: Callable[..., Coroutine[Any, Any, Any]],
+        owner: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         interaction: Any,
         state: list[Any],
         *,
         dynamic: bool = False,
     ) -> Any:
+        """discord.py's coroutine for the task, run inside ours: its end is the use's.
+
+        discord.py's coroutine is made here, not by the wrapper: a task cancelled before its
+        first step (the bot closing) then leaves no coroutine of discord.py's never awaited.
+        """
         if dynamic:
             _dynamic_run.set(state)  # This task's context only.
         try:
-            result = await coroutine
+            result = await original(owner, *args, **kwargs)
         except asyncio.CancelledError:
             self._ended(interaction, state, record=False)  # The bot is closing: not recorded.
             raise

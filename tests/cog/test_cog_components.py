@@ -8,9 +8,12 @@ the recorder is read at its boundary (every record still goes on to the recorder
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import gc
 import logging
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -482,3 +485,26 @@ async def test_a_button_that_reloads_the_extension_is_recorded_once(
     ]
     # Timed on the real clock, from before the reload to after it.
     assert 0.0 < reload_use.duration_sum <= took
+
+
+async def test_a_use_cancelled_before_it_starts_leaves_nothing_behind(
+    monitored: Monitored, used: list[ComponentRecord], responses: Responses
+) -> None:
+    bot = monitored.bot
+    view = TicketView(monitored.harness.clock, TICKETS[0])
+    bot.add_view(view)
+    before = asyncio.all_tasks()
+    bot._connection.parse_interaction_create(  # type: ignore[arg-type]
+        component_payload(bot, f"ticket:close:{TICKETS[0]}")
+    )
+    (task,) = [t for t in asyncio.all_tasks() - before if t.get_name().startswith("discord-ui-")]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task.cancel()  # As a bot closing cancels its tasks, before this one's first step.
+        await asyncio.wait({task})
+        del task
+        gc.collect()
+
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert view.ran == [] and used == []
