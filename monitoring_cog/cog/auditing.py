@@ -211,6 +211,10 @@ class CommandAuditor:
         self._tree_dict: dict[str, Any] = vars(tree)
         self._all_commands: dict[str, Any] = bot.all_commands
         self._waiters: list[asyncio.Task[None]] = []
+        self.on_other_interaction: Callable[[discord.Interaction[Any]], object] | None = None
+        """Called inline, by the ``interaction`` watch, with each interaction that is not an
+        application command (a component, a modal submit): the component capture's, so that
+        it needs no watch (no call per slash command) of its own."""
 
     # -- installation -------------------------------------------------------------------------
 
@@ -439,6 +443,10 @@ class CommandAuditor:
                 self._on_error.ensure()
             except Exception as exc:
                 self._internal_error("interaction", exc)
+        if interaction.type is not _APPLICATION_COMMAND:
+            other = self.on_other_interaction
+            if other is not None:
+                other(interaction)  # Never raises (the component capture's own guard).
         return False
 
     def _check_hook(self, previous: Hook) -> Hook:

@@ -136,7 +136,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         )
         self.auditor = CommandAuditor(bot, self.system)
         self.components: ComponentCapture | None = (
-            ComponentCapture(bot, self.system, self.config.components)
+            ComponentCapture(bot, self.system, self.config.components, self.auditor)
             if self.config.components.enabled
             else None
         )

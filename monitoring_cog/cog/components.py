@@ -31,9 +31,10 @@ Where discord.py runs a component's callback, and what is hooked there (discord.
   the instance wrappers off the views still alive.
 - Interactions no view owns (a custom_id the bot handles in its own ``on_interaction`` listener)
   are counted as uses, successful, with a duration of 0 (unknown: their end cannot be seen).
-  They are found by a standing ``bot.wait_for("interaction")`` check, called inline by
-  ``Client.dispatch`` (:class:`~monitoring_cog.vitals.watch.EventWatch`): an interaction with
-  no start noted by then was handed to no view.
+  They are found as the ``interaction`` event is dispatched, inline, by the command auditor's
+  standing ``wait_for`` check (:attr:`CommandAuditor.on_other_interaction
+  <monitoring_cog.cog.auditing.CommandAuditor.on_other_interaction>`: a second watch would cost
+  every slash command a call): an interaction with no start noted by then went to no view.
 
 Names (:mod:`monitoring_cog.recording.component_names`): a dynamic item is named by its
 template; an item whose custom_id discord.py made up (a view that is not persistent) by its
@@ -58,8 +59,7 @@ from discord import ui
 
 from ..recording.component_names import ComponentNames, template_name
 from ..recording.records import DM_GUILD_ID, ComponentRecord
-from ..vitals.watch import EventWatch
-from .auditing import _IdText, _readers
+from .auditing import CommandAuditor, _IdText, _readers
 from .method_patches import MethodPatch
 
 if TYPE_CHECKING:
@@ -122,12 +122,20 @@ class ComponentCapture:
         Where records go (its database's recorder).
     config:
         ``[components]``: the cap on names per guild and day.
+    auditor:
+        The command auditor, whose ``interaction`` watch hands over the interactions that are
+        not commands.
     """
 
     def __init__(
-        self, bot: commands.Bot, system: MonitoringSystem, config: ComponentsConfig
+        self,
+        bot: commands.Bot,
+        system: MonitoringSystem,
+        config: ComponentsConfig,
+        auditor: CommandAuditor,
     ) -> None:
         self.bot = bot
+        self.auditor = auditor
         self.db = system.db
         self._monotonic, self._time = _readers(system.db.clock)
         self._submit: Callable[[ComponentRecord], bool] = system.db.recorder.submit
@@ -140,9 +148,6 @@ class ComponentCapture:
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
         """Views whose on_error we wrapped (to unwrap on uninstall)."""
         self._log_filter = _DynamicItemFailures()
-        self._watch = EventWatch(
-            bot, {"interaction": self._interaction_seen}, "monitoring_cog-components"
-        )
         patches = [
             MethodPatch(ui.View, "_scheduled_task", self._wrap_view_task),
             MethodPatch(ui.Modal, "_scheduled_task", self._wrap_modal_task),
@@ -158,7 +163,7 @@ class ComponentCapture:
     # -- installation -------------------------------------------------------------------------
 
     def install(self) -> None:
-        """Wrap discord.py's methods and start watching interactions (needs the running loop)."""
+        """Wrap discord.py's methods and take the interactions that are not commands."""
         if self.installed:
             return
         self.installed = True
@@ -170,7 +175,7 @@ class ComponentCapture:
                 # the interaction watch), the bot loads as ever.
                 self._internal_error(f"install {patch.cls.__name__}.{patch.name}", exc)
         _view_logger().addFilter(self._log_filter)
-        self._watch.install()
+        self.auditor.on_other_interaction = self._interaction_seen
 
     def uninstall(self) -> None:
         """Put discord.py's methods back, unwrap the views' on_error, stop watching."""
@@ -192,7 +197,8 @@ class ComponentCapture:
                         view.on_error = own
             except Exception as exc:  # Unloading never raises.
                 self._internal_error("uninstall", exc)
-        self._watch.uninstall()
+        if self.auditor.on_other_interaction == self._interaction_seen:
+            self.auditor.on_other_interaction = None
 
     # -- the wrappers ------------------------------------------------------------------------
 
@@ -350,8 +356,9 @@ class ComponentCapture:
 
     # -- interactions no view owns ------------------------------------------------------------
 
-    def _interaction_seen(self, interaction: discord.Interaction[Any]) -> bool:
-        """The ``interaction`` watch: count a component or modal no view of the bot took."""
+    def _interaction_seen(self, interaction: discord.Interaction[Any]) -> None:
+        """An interaction that is not a command, as dispatched: count a component or modal
+        submit no view of the bot took."""
         kind = interaction.type
         if (kind is _COMPONENT or kind is _MODAL_SUBMIT) and self.installed:
             extras = interaction.extras
@@ -361,7 +368,6 @@ class ComponentCapture:
                     self._record(interaction, 0.0, False, state)
                 except Exception as exc:
                     self._internal_error("interaction", exc)
-        return False  # Never: the wait must go on.
 
     # -- records ------------------------------------------------------------------------------
 
