@@ -27,14 +27,24 @@ Where discord.py runs a component's callback, and what is hooked there (discord.
   ``on_error`` itself leaves our coroutine and is recorded as a failure too (and still reaches
   asyncio as before). A dynamic item's errors never reach ``on_error``: discord.py logs them to
   the ``discord.ui.view`` logger, where a filter (which lets every line through) marks the run
-  failed (a bot that silences that logger below ERROR hides them from it too). Unloading takes
-  the instance wrappers off the views still alive.
+  failed (a bot that sets that logger above ERROR hides them from the filter too). Unloading
+  takes the instance wrappers off the views still alive; a use in flight then (the button that
+  reloads the extension) is recorded, once, by the cog loaded since.
 - Interactions no view owns (a custom_id the bot handles in its own ``on_interaction`` listener)
   are counted as uses, successful, with a duration of 0 (unknown: their end cannot be seen).
   They are found as the ``interaction`` event is dispatched, inline, by the command auditor's
   standing ``wait_for`` check (:attr:`CommandAuditor.on_other_interaction
   <monitoring_cog.cog.auditing.CommandAuditor.on_other_interaction>`: a second watch would cost
   every slash command a call): an interaction with no start noted by then went to no view.
+
+Why there and not elsewhere: an ``on_interaction`` listener is a task per interaction and
+sees neither the end nor a failure; a done callback on discord.py's task sees the end but not a
+failure (``on_error`` swallowed it; and discord.py 2.3 keeps no handle on the task); wrapping
+``View.on_error`` on the class misses every bot whose View subclass overrides it; a base class
+for the bot's views would need code in them. The wrapped methods are private to discord.py: their
+shape is checked from 2.3 to 2.7 (the tests run on the lowest and latest), and a discord.py that
+has moved them leaves components counted (by the interaction watch) but not timed, with the
+error logged at load.
 
 Names (:mod:`monitoring_cog.recording.component_names`): a dynamic item is named by its
 template; an item whose custom_id discord.py made up (a view that is not persistent) by its
@@ -148,6 +158,8 @@ class ComponentCapture:
         self._views: weakref.WeakSet[Any] = weakref.WeakSet()
         """Views whose on_error we wrapped (to unwrap on uninstall)."""
         self._log_filter = _DynamicItemFailures()
+        self._broken: set[str] = set()
+        """Wrappers that met a discord.py they do not understand: they step aside for good."""
         patches = [
             MethodPatch(ui.View, "_scheduled_task", self._wrap_view_task),
             MethodPatch(ui.Modal, "_scheduled_task", self._wrap_modal_task),
@@ -207,7 +219,7 @@ class ComponentCapture:
 
         def _scheduled_task(view: Any, *args: Any, **kwargs: Any) -> Any:
             # Called by View._dispatch_item for the coroutine of its task: (item, interaction).
-            if capture.installed:
+            if capture.installed and "view" not in capture._broken:
                 try:
                     item, interaction = args[0], args[1]
                     if interaction._state is capture.bot._connection:
@@ -218,7 +230,7 @@ class ComponentCapture:
                         state = capture._start(interaction, name)
                         return capture._watched(original, view, args, kwargs, interaction, state)
                 except Exception as exc:
-                    capture._internal_error("view", exc)
+                    capture._step_aside("view", exc)
             return original(view, *args, **kwargs)
 
         return _scheduled_task
@@ -228,7 +240,7 @@ class ComponentCapture:
 
         def _scheduled_task(modal: Any, *args: Any, **kwargs: Any) -> Any:
             # Called by Modal._dispatch_submit: (interaction, components[, resolved]).
-            if capture.installed:
+            if capture.installed and "modal" not in capture._broken:
                 try:
                     interaction = args[0]
                     if interaction._state is capture.bot._connection:
@@ -240,7 +252,7 @@ class ComponentCapture:
                         state = capture._start(interaction, name)
                         return capture._watched(original, modal, args, kwargs, interaction, state)
                 except Exception as exc:
-                    capture._internal_error("modal", exc)
+                    capture._step_aside("modal", exc)
             return original(modal, *args, **kwargs)
 
         return _scheduled_task
@@ -250,7 +262,7 @@ class ComponentCapture:
 
         def schedule_dynamic_item_call(store: Any, *args: Any, **kwargs: Any) -> Any:
             # (component_type, factory, interaction, custom_id, match)
-            if capture.installed:
+            if capture.installed and "dynamic item" not in capture._broken:
                 try:
                     factory, interaction = args[1], args[2]
                     if interaction._state is capture.bot._connection:
@@ -260,7 +272,7 @@ class ComponentCapture:
                             original, store, args, kwargs, interaction, state, dynamic=True
                         )
                 except Exception as exc:
-                    capture._internal_error("dynamic item", exc)
+                    capture._step_aside("dynamic item", exc)
             return original(store, *args, **kwargs)
 
         return schedule_dynamic_item_call
@@ -417,6 +429,15 @@ class ComponentCapture:
             pattern = factory.__discord_ui_compiled_template__  # type: ignore[attr-defined]
             name = self._templates[factory] = template_name(pattern.pattern)
         return name
+
+    def _step_aside(self, where: str, exc: Exception) -> None:
+        """A wrapper's arguments are not what it knows (a discord.py that changed them): it
+        stops timing for good, rather than fail the same way at every use; uses still count."""
+        self._broken.add(where)
+        self._internal_error(where, exc)
+        _log.error(
+            "monitoring: component durations and failures (%s) are no longer recorded", where
+        )
 
     def _internal_error(self, where: str, exc: Exception) -> None:
         self.db.errors.record(f"ComponentCapture.{where}", exc)

@@ -10,7 +10,6 @@ Discord's HTTP is faked (the ``responses`` fixture). The callbacks advance the
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from typing import Any
 
 import discord
@@ -30,7 +29,6 @@ from monitoring_cog.cli.payloads import (
     modal_data,
     snowflake,
 )
-from monitoring_cog.recording.records import ComponentRecord
 
 CLOSE = 0.25
 """Clock seconds the ticket view's close button takes."""
@@ -196,15 +194,3 @@ async def use(bot: commands.Bot, payload: dict[str, Any]) -> list[asyncio.Task[A
 
 _UI = "discord-ui-"
 """How discord.py names the tasks of views, modals and dynamic items."""
-
-
-def summary(records: list[ComponentRecord]) -> dict[tuple[str, str], tuple[int, int, float, int]]:
-    """Per (component, kind): uses, failures, total duration, distinct users."""
-    uses: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, 0.0, set()])
-    for record in records:
-        entry = uses[(record.component, record.kind)]
-        entry[0] += 1
-        entry[1] += not record.success
-        entry[2] += record.duration
-        entry[3].add(record.user_id)
-    return {key: (n, failed, total, len(users)) for key, (n, failed, total, users) in uses.items()}

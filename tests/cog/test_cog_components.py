@@ -508,3 +508,29 @@ async def test_a_use_cancelled_before_it_starts_leaves_nothing_behind(
 
     assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
     assert view.ran == [] and used == []
+
+
+async def test_a_discord_py_that_calls_differently_is_still_counted_not_timed(
+    monitored: Monitored,
+    used: list[ComponentRecord],
+    responses: Responses,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, clock = monitored.bot, monitored.harness.clock
+    view = TicketView(clock, TICKETS[0])
+    bot.add_view(view)
+    capture = monitored.cog.components
+    assert capture is not None
+    # As a later discord.py might: the arguments in another order. The wrapper steps aside.
+    (item, *_) = view.children
+    coroutine = view._scheduled_task(object(), item)  # type: ignore[arg-type]
+    coroutine.close()
+    assert any("no longer recorded" in r.getMessage() for r in caplog.records)
+
+    await use(bot, component_payload(bot, f"ticket:close:{TICKETS[0]}"))
+
+    assert view.ran == ["close"]  # discord.py's own method ran the callback.
+    assert [(r.component, r.success, r.duration) for r in used] == [
+        ("ticket:close:{id}", True, 0.0)
+    ]
+    assert monitored.cog.db.errors.by_operation == {"ComponentCapture.view": 1}
