@@ -198,7 +198,7 @@ async def test_a_name_breaking_the_rule_raises_at_the_call_site_naming_it(
     assert system.db.recorder.pending == 0
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "3", True, None, 10**400])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "3", True, None, 10**400, -1, -0.5])
 async def test_a_value_that_is_not_a_finite_number_raises(
     system: MonitoringSystem, value: object
 ) -> None:

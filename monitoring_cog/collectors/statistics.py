@@ -94,7 +94,7 @@ class StatisticsCollector:
             ``name`` breaks the rule (:data:`~monitoring_cog.recording.event_names.NAME_RULE`):
             a mistake in the calling code, raised where it is made.
         EventValueError
-            ``value`` is not a finite number.
+            ``value`` is not a finite number, 0 or more.
 
         Anything else that goes wrong is counted, never raised. A guild keeps at most
         ``[events] max_names_per_guild`` names; its later new names are counted as
