@@ -63,7 +63,7 @@ class EventNameError(InvalidEventError):
 
 
 class EventValueError(InvalidEventError):
-    """An event value that is not a finite number."""
+    """An event value that is not a finite number, 0 or more."""
 
 
 @dataclass

@@ -198,7 +198,7 @@ async def test_a_name_breaking_the_rule_raises_at_the_call_site_naming_it(
     assert system.db.recorder.pending == 0
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "3", True, None, 10**400])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "3", True, None, 10**400, -1, -0.5])
 async def test_a_value_that_is_not_a_finite_number_raises(
     system: MonitoringSystem, value: object
 ) -> None:
@@ -401,3 +401,95 @@ async def test_the_helper_records_into_the_current_system(backend: Backend, db: 
     assert await record_event(7, "ticket_opened", user_id=9)
     await db.flush()
     assert event_rows(backend) == [("7", TODAY, "ticket_opened", 1, 1.0)]
+
+
+QUICK_REFERENCE_KEYS = {
+    "period",
+    "days",
+    "start_date",
+    "end_date",
+    "active_days",
+    "total_songs",
+    "total_playtime",
+    "total_playtime_hours",
+    "total_skips",
+    "total_pauses",
+    "total_commands",
+    "failed_commands",
+    "error_rate",
+    "avg_daily_users",
+    "peak_users",
+    "avg_song_duration",
+    "skip_rate",
+    "top_commands",
+    "daily",
+}
+
+
+async def test_weekly_and_monthly_reports_gain_top_components_and_top_events(
+    system: MonitoringSystem, clock: ManualClock
+) -> None:
+    for record in COMPONENTS:
+        system.db.submit(record)
+    stats = system.stats_collector
+    clock.set(T - 10 * 86400)  # In the month, not the week.
+    await stats.record_event("g1", "xp_gained", 40, user_id="u3")
+    clock.set(T)
+    await stats.record_event("g1", "xp_gained", 2.5, user_id="u1")
+    await stats.record_event("g1", "xp_gained", 7.5, user_id="u2")
+    await stats.record_event("g1", "ticket_opened")
+    await stats.record_event("g2", "ticket_opened", user_id="u1")
+
+    weekly = await stats.generate_weekly_report("g1")
+    monthly = await stats.generate_monthly_report("g1")
+    everywhere = await stats.generate_weekly_report(None)
+
+    assert set(weekly) == QUICK_REFERENCE_KEYS | {"top_components", "top_events"}
+    assert weekly["total_commands"] == 0 and weekly["top_commands"] == []
+    assert weekly["top_components"] == [
+        {
+            "component": "ticket:open",
+            "kind": "button",
+            "uses": 4,
+            "failures": 1,
+            "users": 3,
+            "avg_ms": 1000.0,  # (0.25 + 0.5 + 1.25 + 2.0) / 4 s
+        },
+        {
+            "component": "role_menu",
+            "kind": "select",
+            "uses": 1,
+            "failures": 0,
+            "users": 1,
+            "avg_ms": 125.0,
+        },
+    ]
+    assert weekly["top_events"] == [
+        {"name": "xp_gained", "count": 2, "total": 10.0, "users": 2},
+        {"name": "ticket_opened", "count": 1, "total": 1.0, "users": 0},
+    ]
+    assert monthly["top_events"][0] == {"name": "xp_gained", "count": 3, "total": 50.0, "users": 3}
+    assert monthly["top_components"] == weekly["top_components"]
+    assert everywhere["top_events"] == [
+        {"name": "ticket_opened", "count": 2, "total": 2.0, "users": 1},
+        {"name": "xp_gained", "count": 2, "total": 10.0, "users": 2},
+    ]
+    assert [(c["component"], c["uses"], c["users"]) for c in everywhere["top_components"]] == [
+        ("ticket:open", 5, 3),
+        ("feedback", 1, 1),
+        ("role_menu", 1, 1),
+    ]
+
+
+async def test_a_report_lists_at_most_ten_components_and_ten_events(
+    system: MonitoringSystem,
+) -> None:
+    for i in range(12):
+        for _ in range(i + 1):
+            system.db.submit(ComponentRecord("g1", "u1", f"c{i:02}", "button", 0.01, True, T))
+            await system.stats_collector.record_event("g1", f"e{i:02}")
+    report = await system.stats_collector.generate_weekly_report("g1")
+    assert [c["component"] for c in report["top_components"]] == [
+        f"c{i:02}" for i in range(11, 1, -1)
+    ]
+    assert [e["name"] for e in report["top_events"]] == [f"e{i:02}" for i in range(11, 1, -1)]

@@ -11,18 +11,26 @@ from datetime import date, timedelta
 from typing import Any
 
 from .latency import percentiles
-from .totals import CommandTotals, DayTotals
+from .totals import CommandTotals, ComponentTotals, DayTotals, EventTotals
 
 __all__ = (
     "TOP_COMMANDS",
+    "TOP_COMPONENTS",
+    "TOP_EVENTS",
     "build_daily_stats",
     "build_performance_stats",
     "build_report",
+    "component_entries",
+    "component_performance",
     "period_days",
 )
 
 TOP_COMMANDS = 10
 """Entries in a report's ``top_commands``."""
+TOP_COMPONENTS = 10
+"""Entries in a report's ``top_components``."""
+TOP_EVENTS = 10
+"""Entries in a report's ``top_events``."""
 
 
 def period_days(today: date, days: int) -> tuple[date, date]:
@@ -40,6 +48,8 @@ def build_report(
     today: date,
     totals: Sequence[DayTotals],
     commands: Sequence[CommandTotals],
+    components: Sequence[ComponentTotals] = (),
+    events: Sequence[EventTotals] = (),
 ) -> dict[str, Any]:
     """A Weekly/Monthly Report dict.
 
@@ -52,6 +62,13 @@ def build_report(
     - ``error_rate``: failed / total commands (audited and ``record_command``), in [0, 1].
     - ``top_commands``: ``{"command", "count"}``, most used first (ties by name), at most 10.
     - ``daily``: one entry per day of the period, oldest first, zeros included (for charts).
+    - ``top_components``: message components (buttons, selects, modals), never counted among
+      the commands: ``{"component", "kind", "uses", "failures", "users", "avg_ms"}``, most used
+      first (ties by component, then kind), at most 10. ``users`` are distinct over the period;
+      ``avg_ms`` is the average duration in milliseconds, to 0.1.
+    - ``top_events``: custom events, ``{"name", "count", "total", "users"}``: ``count``
+      occurrences, ``total`` the sum of their values, ``users`` distinct users over the period
+      (of the occurrences recorded with one); most frequent first (ties by name), at most 10.
     """
     first, last = period_days(today, days)
     by_day = {t.day: t for t in totals if first <= t.day <= last}
@@ -104,7 +121,40 @@ def build_report(
             for c in sorted(commands, key=lambda c: (-c.count, c.command))[:TOP_COMMANDS]
         ],
         "daily": daily,
+        "top_components": component_entries(components)[:TOP_COMPONENTS],
+        "top_events": [
+            {"name": e.name, "count": e.count, "total": e.total, "users": e.users}
+            for e in sorted(events, key=lambda e: (-e.count, e.name))[:TOP_EVENTS]
+        ],
     }
+
+
+def component_entries(components: Sequence[ComponentTotals]) -> list[dict[str, Any]]:
+    """Report entries of ``components`` (see :func:`build_report`), most used first."""
+    return [
+        {
+            "component": c.component,
+            "kind": c.kind,
+            "uses": c.uses,
+            "failures": c.failures,
+            "users": c.users,
+            "avg_ms": round(c.duration_sum / c.uses * 1000, 1) if c.uses else 0.0,
+        }
+        for c in sorted(components, key=lambda c: (-c.uses, c.component, c.kind))
+        if c.uses > 0
+    ]
+
+
+def component_performance(components: Sequence[ComponentTotals]) -> list[dict[str, Any]]:
+    """``/stats performance``'s components: :func:`component_entries` with ``max_ms`` and
+    ``error_rate`` (failures / uses)."""
+    by_key = {(c.component, c.kind): c for c in components}
+    entries = component_entries(components)
+    for entry in entries:
+        c = by_key[(entry["component"], entry["kind"])]
+        entry["max_ms"] = round(c.duration_max * 1000, 1)
+        entry["error_rate"] = _ratio(c.failures, c.uses)
+    return entries
 
 
 def build_daily_stats(day: date, totals: DayTotals | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -268,28 +268,47 @@ def forget_user(state: CliState, user_id: str, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File to write (default: stdout).",
 )
+@click.option(
+    "--data",
+    type=click.Choice(["audit", "components", "events"]),
+    default="audit",
+    show_default=True,
+    help="The audit log, or the per-day rows of message components or of custom events.",
+)
 @click.pass_obj
-def export(state: CliState, format_name: str, since: datetime | None, output: Path | None) -> None:
-    """Stream the audit log, oldest first, as CSV or JSON."""
-    from .operations import export_audit_logs
+def export(
+    state: CliState, format_name: str, since: datetime | None, output: Path | None, data: str
+) -> None:
+    """Stream the audit log (or the per-day component or event rows), oldest first, as CSV or
+    JSON."""
+    from .operations import export_audit_logs, export_rollup_days
 
-    if output is None:
-        with _LazyProgress("Exporting audit rows") as bar:
-            _run(
-                export_audit_logs(
-                    state, format_name, sys.stdout, since=_utc(since), progress=bar.start
+    what = {"audit": "audit rows", "components": "component rows", "events": "event rows"}[data]
+
+    def run(stream: TextIO, progress: Callable[[int | None], Callable[[int], None]]) -> int:
+        if data == "audit":
+            written = _run(
+                export_audit_logs(state, format_name, stream, since=_utc(since), progress=progress)
+            )
+        else:
+            written = _run(
+                export_rollup_days(
+                    state, data, format_name, stream, since=_utc(since), progress=progress
                 )
             )
+        return int(written)
+
+    if output is None:
+        with _LazyProgress(f"Exporting {what}") as bar:
+            run(sys.stdout, bar.start)
         return
     try:
         stream = output.open("w", encoding="utf-8", newline="")
     except OSError as exc:
         raise UserError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-    with stream, _LazyProgress("Exporting audit rows") as bar:
-        rows = _run(
-            export_audit_logs(state, format_name, stream, since=_utc(since), progress=bar.start)
-        )
-    err_console().print(f"Wrote {rows} audit rows to {output}")
+    with stream, _LazyProgress(f"Exporting {what}") as bar:
+        rows = run(stream, bar.start)
+    err_console().print(f"Wrote {rows} {what} to {output}")
 
 
 @cli.command()

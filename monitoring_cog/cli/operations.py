@@ -24,11 +24,12 @@ from ..database import Database
 from ..recording.normalize import clean_guild_id
 from ..storage.migrations import latest_version
 from .errors import OperationFailed, UserError
-from .export import exporter
+from .export import COMPONENT_COLUMNS, EVENT_COLUMNS, exporter
 from .state import CliState, checked
 
 __all__ = (
     "export_audit_logs",
+    "export_rollup_days",
     "forget_user",
     "gather_bot_report",
     "gather_health",
@@ -54,7 +55,8 @@ async def gather_report(
     """A guild's statistics report and per-command performance over ``period``.
 
     Returns ``{"guild_id", "guild_name", "report", "performance"}``; ``performance`` keeps only
-    what is stored (``days``, ``total_commands``, ``slowest_commands``, ``stalls``).
+    what is stored (``days``, ``total_commands``, ``slowest_commands``, ``stalls``,
+    ``components``).
     """
     config = state.config()
     db = state.existing_database(config, clock)
@@ -80,6 +82,7 @@ async def gather_report(
             "total_commands": performance["total_commands"],
             "slowest_commands": performance["slowest_commands"],
             "stalls": performance["stalls"],
+            "components": performance["components"],
         },
     }
 
@@ -91,7 +94,7 @@ async def gather_bot_report(
 
     Returns ``{"scope": "bot", "report", "performance", "growth"}``: ``report`` sums every
     guild (distinct users counted per guild), ``performance`` keeps what is stored (``days``,
-    ``total_commands``, ``slowest_commands``), ``growth`` is one dict per day (see
+    ``total_commands``, ``slowest_commands``, ``components``), ``growth`` is one dict per day (see
     :meth:`~monitoring_cog.StatisticsCollector.get_growth`).
     """
     config = state.config()
@@ -110,6 +113,7 @@ async def gather_bot_report(
             "days": performance["days"],
             "total_commands": performance["total_commands"],
             "slowest_commands": performance["slowest_commands"],
+            "components": performance["components"],
         },
         "growth": growth,
     }
@@ -211,6 +215,46 @@ async def export_audit_logs(
                 writer.write(entry)
                 # Per batch, not per row: redrawing a bar a million times would cost more than
                 # the export.
+                if advance is not None and writer.rows % _EXPORT_BATCH == 0:
+                    advance(_EXPORT_BATCH)
+        writer.close()
+        if advance is not None:
+            advance(writer.rows % _EXPORT_BATCH)
+    return writer.rows
+
+
+ROLLUP_EXPORTS = {"components": COMPONENT_COLUMNS, "events": EVENT_COLUMNS}
+"""What ``export --data`` exports besides the audit log: per-day rows, and their columns."""
+
+
+async def export_rollup_days(
+    state: CliState,
+    data: str,
+    format_name: str,
+    stream: TextIO,
+    *,
+    since: datetime | None = None,
+    progress: Callable[[int | None], Callable[[int], None]] | None = None,
+) -> int:
+    """Write every per-day ``data`` row (``"components"`` or ``"events"``, see
+    :data:`ROLLUP_EXPORTS`) from the UTC day of ``since`` on to ``stream``; return how many
+    were written."""
+    config = state.config()
+    db = state.existing_database(config)
+    first = since.astimezone(UTC).date() if since is not None else None
+    async with db:
+        await db.connect()
+        storage = await db.storage()
+        advance = progress(None) if progress is not None else None
+        writer = exporter(format_name, stream, ROLLUP_EXPORTS[data])
+        rows = (
+            storage.iter_component_days(since=first, batch_size=_EXPORT_BATCH)
+            if data == "components"
+            else storage.iter_event_days(since=first, batch_size=_EXPORT_BATCH)
+        )
+        async with contextlib.aclosing(rows):
+            async for entry in rows:
+                writer.write(entry)
                 if advance is not None and writer.rows % _EXPORT_BATCH == 0:
                     advance(_EXPORT_BATCH)
         writer.close()

@@ -224,12 +224,13 @@ def render_report(report: Mapping[str, Any], guild_name: str | None = None) -> R
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold", no_wrap=True)
     summary.add_column()
-    summary.add_row(
-        "Music",
-        f"{report.get('total_songs', 0)} songs · {report.get('total_playtime_hours', 0):.1f} h · "
-        f"{report.get('total_skips', 0)} skips ({report.get('skip_rate', 0) * 100:.0f} %) · "
-        f"{report.get('total_pauses', 0)} pauses",
-    )
+    if any(report.get(key) for key in _MUSIC_KEYS):
+        summary.add_row(
+            "Music",
+            f"{report.get('total_songs', 0)} songs · {report.get('total_playtime_hours', 0):.1f}"
+            f" h · {report.get('total_skips', 0)} skips ({report.get('skip_rate', 0) * 100:.0f}"
+            f" %) · {report.get('total_pauses', 0)} pauses",
+        )
     summary.add_row(
         "Commands",
         f"{report.get('total_commands', 0)} run · {report.get('failed_commands', 0)} failed "
@@ -245,6 +246,25 @@ def render_report(report: Mapping[str, Any], guild_name: str | None = None) -> R
         summary.add_row(
             "Top commands", ", ".join(f"{entry['command']} {entry['count']}" for entry in top)
         )
+    components = report.get("top_components") or []
+    if components:
+        summary.add_row(
+            "Top components",
+            ", ".join(
+                f"{c['component']} ({c['kind']}) {c['uses']} uses, {c['failures']} failed,"
+                f" {c['users']} users, {c['avg_ms']:.0f} ms"
+                for c in components
+            ),
+        )
+    events = report.get("top_events") or []
+    if events:
+        summary.add_row(
+            "Top events",
+            ", ".join(
+                f"{e['name']} {e['count']} times, total {_number(e['total'])}, {e['users']} users"
+                for e in events
+            ),
+        )
     return Panel(
         Group(header, _activity_chart(report.get("daily", [])), Text(""), summary),
         title=Text(title, style="bold"),
@@ -254,15 +274,54 @@ def render_report(report: Mapping[str, Any], guild_name: str | None = None) -> R
     )
 
 
+_MUSIC_KEYS = ("total_songs", "total_playtime", "total_skips", "total_pauses")
+"""A report's music figures: the music row is left out when all are 0."""
+
+
+def _number(value: float) -> str:
+    """``value`` without a useless ``.0``: 12 for 12.0, 2.5 as is."""
+    number = float(value)
+    return f"{number:.0f}" if number.is_integer() else f"{number:g}"
+
+
+def _components_table(components: Sequence[Mapping[str, Any]], limit: int) -> RenderableType:
+    """Per component: kind, uses, average and longest duration, error rate."""
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
+    table.add_column("Component", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    for name in ("Uses", "Avg", "Max", "Errors"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for entry in components[:limit]:
+        rate = float(entry.get("error_rate", 0))
+        table.add_row(
+            str(entry["component"]),
+            str(entry["kind"]),
+            str(entry["uses"]),
+            format_duration(float(entry["avg_ms"]) / 1000),
+            format_duration(float(entry["max_ms"]) / 1000),
+            Text(f"{rate * 100:.1f} %", style="red" if rate >= 0.05 else ""),
+        )
+    return table
+
+
 def render_performance(
     stats: Mapping[str, Any], *, limit: int = PERFORMANCE_ROWS
 ) -> RenderableType:
-    """Per command: runs, p50, p95, p99 and error rate, slowest (by average) first."""
+    """Per command: runs, p50, p95, p99 and error rate, slowest (by average) first; then the
+    message components, most used first."""
     days = stats.get("days", 7)
     title = Text(f"Command performance, last {days} days", style="bold")
     entries = stats.get("slowest_commands") or []
+    components = stats.get("components") or []
     if not stats or not entries:
         message = "No commands recorded in this period." if stats else "Unavailable (see the log)."
+        if components:
+            body: RenderableType = Group(
+                Text(message),
+                Text("Components", style="bold"),
+                _components_table(components, limit),
+            )
+            return Panel(body, title=title, title_align="left", box=box.ROUNDED)
         return Panel(Text(message), title=title, title_align="left", box=box.ROUNDED)
     stalls = stats.get("stalls") or []
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False)
@@ -287,6 +346,11 @@ def render_performance(
         parts.append(Text(f"+{len(entries) - limit} more commands", style="dim"))
     if stalls:
         parts.append(_stalls(stalls))
+    if components:
+        parts.append(Text("Components", style="bold"))
+        parts.append(_components_table(components, limit))
+        if len(components) > limit:
+            parts.append(Text(f"+{len(components) - limit} more components", style="dim"))
     parts.append(Text("p95: 95 % of runs were at least this fast.", style="dim"))
     return Panel(
         Group(*parts), title=title, title_align="left", border_style="blue", box=box.ROUNDED

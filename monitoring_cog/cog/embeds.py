@@ -230,13 +230,14 @@ def report_embed(report: dict[str, Any], guild_name: str | None = None) -> disco
     chart = activity_chart(report.get("daily", []))
     header = f"{report.get('start_date')} to {report.get('end_date')} (UTC) · commands per day\n"
     embed.description = _trim(header + chart, DESCRIPTION_LIMIT)
-    _add_field(
-        embed,
-        "🎵 Music",
-        f"{report.get('total_songs', 0)} songs · {report.get('total_playtime_hours', 0):.1f} h\n"
-        f"{report.get('total_skips', 0)} skips ({report.get('skip_rate', 0) * 100:.0f} %) · "
-        f"{report.get('total_pauses', 0)} pauses",
-    )
+    if has_music(report):
+        _add_field(
+            embed,
+            "🎵 Music",
+            f"{report.get('total_songs', 0)} songs · {report.get('total_playtime_hours', 0):.1f}"
+            f" h\n{report.get('total_skips', 0)} skips ({report.get('skip_rate', 0) * 100:.0f} %)"
+            f" · {report.get('total_pauses', 0)} pauses",
+        )
     _add_field(
         embed,
         "⌨️ Commands",
@@ -252,21 +253,70 @@ def report_embed(report: dict[str, Any], guild_name: str | None = None) -> disco
     if top:
         lines = [f"`{_escape(str(c['command']))}`: {c['count']}" for c in top]
         _add_field(embed, "Top commands", _join_within(lines, FIELD_VALUE_LIMIT), inline=False)
+    components = report.get("top_components") or []
+    if components:
+        lines = [
+            f"`{_code(str(c['component']))}` ({_escape(str(c['kind']))}): {c['uses']} uses · "
+            f"{c['failures']} failed · {c['users']} users · {c['avg_ms']:.0f} ms"
+            for c in components
+        ]
+        _add_field(embed, "🔘 Top components", _join_within(lines, FIELD_VALUE_LIMIT), inline=False)
+    events = report.get("top_events") or []
+    if events:
+        lines = [
+            f"`{_code(str(e['name']))}`: {e['count']} times · total {_number(e['total'])} · "
+            f"{e['users']} users"
+            for e in events
+        ]
+        _add_field(embed, "📌 Top events", _join_within(lines, FIELD_VALUE_LIMIT), inline=False)
     return embed
 
 
+def has_music(report: dict[str, Any]) -> bool:
+    """Whether ``report`` has any music figure (songs, playtime, skips or pauses) to show."""
+    return any(
+        report.get(key) for key in ("total_songs", "total_playtime", "total_skips", "total_pauses")
+    )
+
+
+def _number(value: float) -> str:
+    """``value`` without a useless ``.0``: 12 for 12.0, 2.5 as is."""
+    number = float(value)
+    return f"{number:.0f}" if number.is_integer() else f"{number:g}"
+
+
 def performance_embed(stats: dict[str, Any], *, limit: int = 15) -> discord.Embed:
-    """Per command: count, p50, p95, p99 and error rate, slowest first."""
+    """Per command: count, p50, p95, p99 and error rate, slowest first; then the message
+    components: uses, average and longest duration, error rate."""
     days = stats.get("days", 7)
     embed = discord.Embed(
         title=f"Command performance, last {days} days", colour=discord.Colour.blurple()
     )
     entries = stats.get("slowest_commands", [])
+    components = stats.get("components") or []
     if not stats:
         embed.description = "Performance statistics are unavailable right now."
         return embed
-    if not entries:
+    if not entries and not components:
         embed.description = "No commands recorded in this period."
+        return embed
+    component_block = ""
+    if components:
+        rows = ["component         kind    uses    avg    max   err"]
+        for entry in components[:limit]:
+            name = _trim(str(entry["component"]), 16).ljust(16)
+            rows.append(
+                f"{name} {str(entry['kind'])[:6]:<6} {entry['uses']:>5} "
+                f"{_ms(entry['avg_ms'] / 1000)} {_ms(entry['max_ms'] / 1000)} "
+                f"{entry['error_rate'] * 100:>4.0f}%"
+            )
+        component_block = "\n**Components**\n```\n" + _join_within(rows, 900) + "\n```"
+        if len(components) > limit:
+            component_block += f"\n+{len(components) - limit} more components"
+    if not entries:
+        embed.description = _trim(
+            "No commands recorded in this period." + component_block, DESCRIPTION_LIMIT
+        )
         return embed
     lines = ["command           runs    p50    p95    p99   err"]
     for entry in entries[:limit]:
@@ -278,10 +328,11 @@ def performance_embed(stats: dict[str, Any], *, limit: int = 15) -> discord.Embe
     more = len(entries) - limit
     stalls = stats.get("stalls") or []
     # The table keeps most of the room; the stalls' lines get what is left of it.
-    room = DESCRIPTION_LIMIT - 20 - (800 if stalls else 0)
+    room = DESCRIPTION_LIMIT - 20 - (800 if stalls else 0) - len(component_block)
     body = "```\n" + _join_within(lines, room) + "\n```"
     if more > 0:
         body += f"\n+{more} more commands"
+    body += component_block
     if stalls:
         body += "\n**Event loop blocked** (the bot answered nothing meanwhile):\n" + stalls_text(
             stalls

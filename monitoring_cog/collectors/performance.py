@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time
 from types import TracebackType
 from typing import Any
 
-from ..analysis.reports import build_performance_stats, period_days
+from ..analysis.reports import build_performance_stats, component_performance, period_days
 from ..analysis.stalls import stalls_by_command
 from ..clock import utc_day
 from ..database import Database
@@ -288,7 +288,10 @@ class PerformanceMonitor:
         ``avg_duration``, ``min_duration``, ``max_duration``, ``count``, ``p50``, ``p95``,
         ``p99``, ``failures``, ``error_rate`` and ``stalls`` (event-loop stalls while it ran).
         ``cache_metrics`` describes the in-memory buffers, ``bottlenecks`` lists the current
-        ones. ``stalls`` lists the event-loop stalls per command (see
+        ones. ``components`` lists the message components used (buttons, selects, modals),
+        most used first: ``component``, ``kind``, ``uses``, ``failures``, ``users``,
+        ``avg_ms``, ``max_ms`` and ``error_rate``. ``stalls`` lists the event-loop stalls per
+        command (see
         :func:`~monitoring_cog.analysis.stalls.stalls_by_command`; within ``[retention]
         audit_days``, as the stalls are kept that long). ``guild_id`` None covers all guilds
         (and the stalls outside any command, under ``command`` ``None``). Returns ``{}`` on
@@ -324,6 +327,9 @@ class PerformanceMonitor:
         for entry in stats["slowest_commands"]:
             entry["stalls"] = counts.get(entry["command"], 0)
         stats["stalls"] = by_command
+        stats["components"] = component_performance(
+            await storage.component_totals(guild, first, last)
+        )
         return stats
 
 

@@ -94,7 +94,7 @@ class StatisticsCollector:
             ``name`` breaks the rule (:data:`~monitoring_cog.recording.event_names.NAME_RULE`):
             a mistake in the calling code, raised where it is made.
         EventValueError
-            ``value`` is not a finite number.
+            ``value`` is not a finite number, 0 or more.
 
         Anything else that goes wrong is counted, never raised. A guild keeps at most
         ``[events] max_names_per_guild`` names; its later new names are counted as
@@ -149,7 +149,9 @@ class StatisticsCollector:
         guild = None if guild_id is None else clean_guild_id(guild_id)
         totals = await storage.day_totals(guild, first, last)
         commands = await storage.command_totals(guild, first, last)
-        return build_report(period, days, today, totals, commands)
+        components = await storage.component_totals(guild, first, last)
+        events = await storage.event_totals(guild, first, last)
+        return build_report(period, days, today, totals, commands, components, events)
 
     async def generate_weekly_report(self, guild_id: str | int | None) -> dict[str, Any]:
         """The Weekly Report: the 7 UTC days ending today (``{}`` on error)."""

@@ -64,7 +64,9 @@ def check_event_name(name: object) -> str:
 
 
 def check_event_value(name: str, value: object) -> float:
-    """``value`` as a float if it is a finite real number; else :class:`EventValueError`."""
+    """``value`` as a float if it is a finite real number, 0 or more; else
+    :class:`EventValueError`. Never negative: a day's sum, and the ``/metrics`` counter of it,
+    only grow (count a loss as an event of its own, e.g. ``"xp_lost"``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventValueError(
             f"event {name!r}: value {value!r} ({type(value).__name__}) is not a number"
@@ -75,6 +77,11 @@ def check_event_value(name: str, value: object) -> float:
         number = math.inf
     if not math.isfinite(number):
         raise EventValueError(f"event {name!r}: value {value!r} is not a finite number")
+    if number < 0:
+        raise EventValueError(
+            f"event {name!r}: value {value!r} is negative; expected a number >= 0 (record a"
+            " decrease as an event of its own)"
+        )
     return number
 
 

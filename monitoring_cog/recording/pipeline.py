@@ -34,7 +34,7 @@ from ..storage.base import Storage
 from ..storage.batch import WriteBatch
 from .event_names import EventNames
 from .interrupts import deferred_interrupts
-from .metric_totals import CommandTotals
+from .metric_totals import CommandTotals, ComponentCounts, EventCounts
 from .privacy import Privacy
 from .records import CommandRecord, GuildRecord, Record
 from .repair import repaired_records, storable
@@ -179,6 +179,10 @@ class Recorder:
         self.last_flush_at: float | None = None
         self.command_totals: CommandTotals | None = None
         """Commands written, per name and outcome, once :meth:`track_commands` is called."""
+        self.component_counts: ComponentCounts | None = None
+        """Component uses written, per component, kind and outcome, from the same call on."""
+        self.event_counts: EventCounts | None = None
+        """Custom events written, per name, from the same call on."""
         self._failure_watchers: list[FailureWatcher] = []
 
     @property
@@ -200,8 +204,12 @@ class Recorder:
         """Start counting written commands per name and outcome (for the metrics); idempotent.
 
         Off until asked for: the writer then also counts each command in its histogram bucket.
+        Component uses and custom events are counted from then on too
+        (:attr:`component_counts`, :attr:`event_counts`).
         """
         if self.command_totals is None:
+            self.component_counts = ComponentCounts()
+            self.event_counts = EventCounts()
             self.command_totals = CommandTotals()
         return self.command_totals
 
@@ -426,6 +434,10 @@ class Recorder:
                 self.written += len(records)
                 if totals is not None:  # Counted once committed, so a retried batch counts once.
                     totals.add(batch.outcomes)
+                    if self.component_counts is not None and batch.component_outcomes:
+                        self.component_counts.add(batch.component_outcomes)
+                    if self.event_counts is not None and batch.event_outcomes:
+                        self.event_counts.add(batch.event_outcomes)
                 if batch.rejected_inputs and self._errors is not None:
                     self._errors.rejected_inputs += batch.rejected_inputs
                 self.last_flush_at = self._clock.time()

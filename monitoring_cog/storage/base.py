@@ -21,6 +21,10 @@ from .batch import WriteBatch
 __all__ = (
     "AUDIT_COLUMNS",
     "AUDIT_ROW_COLUMNS",
+    "COMPONENT_DAYS_SQL",
+    "COMPONENT_DAY_FIELDS",
+    "EVENT_DAYS_SQL",
+    "EVENT_DAY_FIELDS",
     "STALL_COLUMNS",
     "AuditQuery",
     "CommandTotals",
@@ -32,8 +36,10 @@ __all__ = (
     "Storage",
     "audit_entry",
     "command_totals_from_rows",
+    "component_day",
     "component_totals_from_rows",
     "day_totals_from_rows",
+    "event_day",
     "event_totals_from_rows",
     "stall_entry",
 )
@@ -64,6 +70,38 @@ order: what the writer inserts."""
 STALL_COLUMNS = "started_at, duration, command, command_kind, guild_id, location, stack"
 """The ``loop_stalls`` columns of a :data:`~monitoring_cog.storage.batch.StallRow`, in its order
 (what the writer inserts and :func:`stall_entry` reads)."""
+
+
+COMPONENT_DAY_FIELDS = (
+    "day",
+    "guild_id",
+    "component",
+    "kind",
+    "uses",
+    "failures",
+    "duration_sum",
+    "duration_max",
+    "users",
+)
+"""The keys of a per-day component row (:meth:`Storage.iter_component_days`), in order."""
+EVENT_DAY_FIELDS = ("day", "guild_id", "name", "count", "total", "users")
+"""The keys of a per-day event row (:meth:`Storage.iter_event_days`), in order."""
+
+COMPONENT_DAYS_SQL = (
+    "SELECT CAST(s.day AS TEXT), s.guild_id, s.component, s.kind, s.uses, s.failures,"
+    " s.duration_sum, s.duration_max, (SELECT COUNT(*) FROM component_users u"
+    " WHERE u.guild_id = s.guild_id AND u.day = s.day AND u.component = s.component"
+    " AND u.kind = s.kind) FROM component_stats s {where}"
+    " ORDER BY s.day, s.guild_id, s.component, s.kind"
+)
+"""Per-day component rows with their distinct users ({where}: the backend's day filter); the
+same text in both dialects (a day is TEXT in SQLite, cast from DATE in PostgreSQL)."""
+EVENT_DAYS_SQL = (
+    "SELECT CAST(s.day AS TEXT), s.guild_id, s.name, s.count, s.total, (SELECT COUNT(*)"
+    " FROM event_users u WHERE u.guild_id = s.guild_id AND u.day = s.day AND u.name = s.name)"
+    " FROM event_stats s {where} ORDER BY s.day, s.guild_id, s.name"
+)
+"""Per-day event rows with their distinct users, as :data:`COMPONENT_DAYS_SQL`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +257,21 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def iter_component_days(
+        self, *, since: date | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Every per-day component row from UTC day ``since`` on, oldest first (then by guild,
+        component and kind), as dicts of :data:`COMPONENT_DAY_FIELDS` (``day`` ISO text,
+        ``users`` the day's distinct users); fetched ``batch_size`` at a time."""
+
+    @abstractmethod
+    def iter_event_days(
+        self, *, since: date | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Every per-day event row from UTC day ``since`` on, oldest first (then by guild and
+        name), as dicts of :data:`EVENT_DAY_FIELDS`; fetched ``batch_size`` at a time."""
+
+    @abstractmethod
     async def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete a user's audit rows and per-day user rows in one transaction.
 
@@ -303,6 +356,34 @@ def stall_entry(row: Any) -> dict[str, Any]:
         "guild_id": row[4],
         "location": row[5],
         "stack": row[6],
+    }
+
+
+def component_day(row: Any) -> dict[str, Any]:
+    """A per-day component row (see :meth:`Storage.iter_component_days`) from
+    :data:`COMPONENT_DAYS_SQL`."""
+    return {
+        "day": str(row[0]),
+        "guild_id": row[1],
+        "component": row[2],
+        "kind": row[3],
+        "uses": int(row[4]),
+        "failures": int(row[5]),
+        "duration_sum": float(row[6]),
+        "duration_max": float(row[7]),
+        "users": int(row[8]),
+    }
+
+
+def event_day(row: Any) -> dict[str, Any]:
+    """A per-day event row (see :meth:`Storage.iter_event_days`) from :data:`EVENT_DAYS_SQL`."""
+    return {
+        "day": str(row[0]),
+        "guild_id": row[1],
+        "name": row[2],
+        "count": int(row[3]),
+        "total": float(row[4]),
+        "users": int(row[5]),
     }
 
 

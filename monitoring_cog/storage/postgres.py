@@ -36,6 +36,8 @@ from ..errors import DatabaseUnavailable, SchemaError
 from .base import (
     AUDIT_COLUMNS,
     AUDIT_ROW_COLUMNS,
+    COMPONENT_DAYS_SQL,
+    EVENT_DAYS_SQL,
     STALL_COLUMNS,
     AuditQuery,
     CommandTotals,
@@ -46,8 +48,10 @@ from .base import (
     Storage,
     audit_entry,
     command_totals_from_rows,
+    component_day,
     component_totals_from_rows,
     day_totals_from_rows,
+    event_day,
     event_totals_from_rows,
     stall_entry,
 )
@@ -883,6 +887,33 @@ class PostgresStorage(Storage):
             while rows := await cursor.fetch(max(1, batch_size)):
                 for row in rows:
                     yield audit_entry(row)
+
+    async def iter_component_days(
+        self, *, since: date | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        async for row in self._iter_rows(COMPONENT_DAYS_SQL, since, batch_size):
+            yield component_day(row)
+
+    async def iter_event_days(
+        self, *, since: date | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        async for row in self._iter_rows(EVENT_DAYS_SQL, since, batch_size):
+            yield event_day(row)
+
+    async def _iter_rows(
+        self, sql: str, since: date | None, batch_size: int
+    ) -> AsyncGenerator[Any, None]:
+        pool = self._connected()
+        where, params = ("WHERE s.day >= $1", [since]) if since else ("", [])
+        # One snapshot however long the caller takes over it, as iter_audit_logs.
+        async with (
+            pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            cursor = await conn.cursor(sql.format(where=where), *params)
+            while rows := await cursor.fetch(max(1, batch_size)):
+                for row in rows:
+                    yield row
 
     async def forget_user(self, user_id: str) -> dict[str, int]:
         pool = self._connected()

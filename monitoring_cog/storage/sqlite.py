@@ -25,6 +25,8 @@ from ..clock import Clock, SystemClock
 from ..errors import DatabaseUnavailable, SchemaError
 from .base import (
     AUDIT_COLUMNS,
+    COMPONENT_DAYS_SQL,
+    EVENT_DAYS_SQL,
     STALL_COLUMNS,
     AuditQuery,
     CommandTotals,
@@ -35,8 +37,10 @@ from .base import (
     Storage,
     audit_entry,
     command_totals_from_rows,
+    component_day,
     component_totals_from_rows,
     day_totals_from_rows,
+    event_day,
     event_totals_from_rows,
     stall_entry,
 )
@@ -558,6 +562,28 @@ class SQLiteStorage(Storage):
             while rows := await cur.fetchmany(max(1, batch_size)):
                 for row in rows:
                     yield audit_entry(row)
+
+    async def iter_component_days(
+        self, *, since: date | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        async for row in self._iter_rows(COMPONENT_DAYS_SQL, since, batch_size):
+            yield component_day(row)
+
+    async def iter_event_days(
+        self, *, since: date | None = None, batch_size: int = 1000
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        async for row in self._iter_rows(EVENT_DAYS_SQL, since, batch_size):
+            yield event_day(row)
+
+    async def _iter_rows(
+        self, sql: str, since: date | None, batch_size: int
+    ) -> AsyncGenerator[Any, None]:
+        conn = self._connection()
+        where, params = ("WHERE s.day >= ?", [since.isoformat()]) if since else ("", [])
+        async with conn.execute(sql.format(where=where), params) as cur:
+            while rows := await cur.fetchmany(max(1, batch_size)):
+                for row in rows:
+                    yield row
 
     async def forget_user(self, user_id: str) -> dict[str, int]:
         conn = self._connection()

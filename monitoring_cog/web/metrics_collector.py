@@ -117,6 +117,8 @@ class MonitoringCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """The metric families, as of now."""
         yield from self._commands()
+        yield from self._components()
+        yield from self._events()
         yield from self._recorder()
         if self.rate_limits is not None:
             yield from _rate_limits(self.rate_limits)
@@ -161,6 +163,49 @@ class MonitoringCollector(Collector):
             durations.add_metric(labels, buckets, series.duration_sum)
         yield counts
         yield durations
+
+    def _components(self) -> Iterator[Metric]:
+        counts = CounterMetricFamily(
+            "monitoring_cog_component_interactions",
+            "Message component uses written (buttons, selects, modal submits), by component,"
+            " kind and outcome; never counted among the commands.",
+            labels=("component", "kind", "outcome"),
+        )
+        durations = HistogramMetricFamily(
+            "monitoring_cog_component_duration_seconds",
+            "Duration of the message component uses written, by component, kind and outcome.",
+            labels=("component", "kind", "outcome"),
+        )
+        components = self.db.recorder.component_counts
+        for series in components.series() if components is not None else ():
+            labels = [series.component, series.kind, series.outcome]
+            counts.add_metric(labels, series.uses)
+            cumulative = 0
+            buckets: list[tuple[str, float]] = []
+            for le, hits in zip(_LE, series.buckets, strict=True):
+                cumulative += hits
+                buckets.append((le, cumulative))
+            durations.add_metric(labels, buckets, series.duration_sum)
+        yield counts
+        yield durations
+
+    def _events(self) -> Iterator[Metric]:
+        counts = CounterMetricFamily(
+            "monitoring_cog_custom_events",
+            "Custom events recorded by the bot's code (record_event) and written, by name.",
+            labels=("name",),
+        )
+        values = CounterMetricFamily(
+            "monitoring_cog_custom_event_value",
+            "Sum of the values of the custom events written, by name.",
+            labels=("name",),
+        )
+        events = self.db.recorder.event_counts
+        for name, occurrences, total in events.series() if events is not None else ():
+            counts.add_metric([name], occurrences)
+            values.add_metric([name], total)
+        yield counts
+        yield values
 
     def _recorder(self) -> Iterator[Metric]:
         recorder = self.db.recorder

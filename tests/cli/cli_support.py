@@ -15,7 +15,12 @@ from typing import Any
 
 from monitoring_cog import CommandLogger, Database, ManualClock, StatisticsCollector
 from monitoring_cog.config import DatabaseConfig, MonitoringConfig
-from monitoring_cog.recording.records import GrowthRecord, PopulationRecord
+from monitoring_cog.recording.records import (
+    ComponentRecord,
+    EventRecord,
+    GrowthRecord,
+    PopulationRecord,
+)
 
 TIMEOUT = 120.0
 """Seconds a command may take before the test fails (a hang guard, not a timing assertion)."""
@@ -122,8 +127,9 @@ class Skip:
     user_id: str
 
 
-Event = Command | Song | Skip | GrowthRecord | PopulationRecord
-"""What :func:`populate` records; growth records are submitted as they are."""
+Event = Command | Song | Skip | GrowthRecord | PopulationRecord | ComponentRecord | EventRecord
+"""What :func:`populate` records; growth and component records are submitted as they are, custom
+events recorded with ``record_event``."""
 
 
 def populate(path: Path, events: Sequence[Event]) -> None:
@@ -151,8 +157,12 @@ def populate(path: Path, events: Sequence[Event]) -> None:
                         error_type=None if event.success else "RuntimeError",
                         executed_at=event.at,
                     )
-                elif isinstance(event, GrowthRecord | PopulationRecord):
+                elif isinstance(event, GrowthRecord | PopulationRecord | ComponentRecord):
                     ok = db.submit(event)
+                elif isinstance(event, EventRecord):
+                    ok = await stats.record_event(
+                        event.guild_id, event.name, event.value, event.user_id
+                    )
                 elif isinstance(event, Song):
                     ok = await stats.record_song_played(
                         event.guild_id, event.length, user_id=event.user_id

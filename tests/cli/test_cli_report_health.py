@@ -92,6 +92,8 @@ WEEKLY = {
             day("2026-03-14"),
             day("2026-03-15", commands=3, users=2, songs=2, playtime=380, skips=1),
         ],
+        "top_components": [],
+        "top_events": [],
     },
     "performance": {
         "days": 7,
@@ -102,6 +104,7 @@ WEEKLY = {
             perf("skip", 0.125, 1),
         ],
         "stalls": [],
+        "components": [],
     },
 }
 

@@ -161,4 +161,6 @@ async def test_stats_embeds_through_the_cog_stay_within_limits(
     assert embeds["performance"].description is not None
     assert embeds["performance"].description.endswith("\n+127 more commands")
     # 200 names, each on 3 of the 30 days, plus the /stats weekly just run.
-    assert embeds["monthly"].fields[1].value == "601 run · 0.0 % failed"
+    (commands,) = [f for f in embeds["monthly"].fields if f.name == "⌨️ Commands"]
+    assert commands.value == "601 run · 0.0 % failed"
+    assert "🎵 Music" not in [f.name for f in embeds["monthly"].fields]  # No music this month.

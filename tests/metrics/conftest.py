@@ -18,6 +18,7 @@ from metrics_support import sample_names, scrape
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig, create_monitoring_system
 from monitoring_cog.metrics import MetricsServer
+from monitoring_cog.recording.records import ComponentRecord
 from monitoring_cog.vitals import StallMonitor
 from monitoring_cog.vitals.gateway import GatewayMonitor
 from monitoring_cog.vitals.rate_limits import RateLimitMonitor
@@ -75,7 +76,8 @@ async def _rate_limited(monitor: RateLimitMonitor, monkeypatch: pytest.MonkeyPat
 async def exported(
     tmp_path: Path, clock: ManualClock, process: FakeProcess, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[set[str]]:
-    """The sample names a real endpoint serves once commands and a health check have run, with
+    """The sample names a real endpoint serves once commands, component uses, a custom event and
+    a health check have run, with
     the gateway (a connected two-shard bot), rate-limit (a route and a global 429) and webhook
     families a bot running the cog exports."""
     db = Database(tmp_path / "bot.db", config=MonitoringConfig(), clock=clock)
@@ -106,6 +108,10 @@ async def exported(
                         await system.cmd_logger.log_command(
                             "1", "G", "2", "u", "play", duration=0.2, success=success
                         )
+                        db.submit(
+                            ComponentRecord("1", "2", "ticket:open", "button", 0.1, success, 0.0)
+                        )
+                    await system.stats_collector.record_event("1", "ticket_opened", user_id=2)
                     await db.flush()
                     await system.health_check.get_full_health_report()
                     yield sample_names(await scrape(server.url))

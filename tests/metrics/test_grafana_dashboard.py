@@ -125,6 +125,19 @@ def test_the_dashboard_shows_what_operators_need() -> None:
     ), "top routes"
     # The webhook: posts by outcome (failures among them).
     assert some(r"sum by \(outcome\) \(increase\(monitoring_cog_webhook_posts_total"), "webhook"
+    # Message components and custom events, each their own kind.
+    assert some(
+        r"sum by \(component, kind\) \(rate\(monitoring_cog_component_interactions_total"
+    ), "component uses"
+    assert some(r'outcome="failure".*/ .*rate\(monitoring_cog_component_interactions_total'), (
+        "component error rate"
+    )
+    assert some(
+        r"histogram_quantile\(0.95, sum by \(component, le\) "
+        r"\(rate\(monitoring_cog_component_duration_seconds_bucket"
+    ), "p95 by component"
+    assert some(r"sum by \(name\) \(rate\(monitoring_cog_custom_events_total"), "events"
+    assert some(r"sum by \(name\) \(rate\(monitoring_cog_custom_event_value_total"), "values"
 
 
 # -- every query over metrics the endpoint exports ----------------------------------------------
@@ -158,6 +171,10 @@ async def test_every_query_names_exported_metrics(exported: set[str]) -> None:
         "monitoring_cog_gateway_events_total",
         "monitoring_cog_rate_limits_total",
         "monitoring_cog_webhook_posts_total",
+        "monitoring_cog_component_interactions_total",
+        "monitoring_cog_component_duration_seconds_bucket",
+        "monitoring_cog_custom_events_total",
+        "monitoring_cog_custom_event_value_total",
     } <= exported
 
 
