@@ -29,11 +29,11 @@ from component_support import (
 )
 from fakes import NOW
 from harness import Harness, Monitored, make_config
-from interactions import Responses
+from interactions import Responses, run_command
 
 from monitoring_cog import Database, ManualClock
 from monitoring_cog.analysis.totals import ComponentTotals
-from monitoring_cog.cli.payloads import STRING_SELECT
+from monitoring_cog.cli.payloads import STRING_SELECT, option, subcommand
 from monitoring_cog.config import ComponentsConfig
 
 TICKETS = (1051316846342131803, 1051316846342131999)
@@ -102,3 +102,27 @@ async def test_uses_failures_durations_and_users_are_stored_per_component(
     # One row per guild, day, component and kind; one per user of each.
     assert backend.rows("SELECT COUNT(*) FROM component_stats") == [(5,)]
     assert backend.rows("SELECT COUNT(*) FROM component_users") == [(6,)]
+
+
+async def test_stats_weekly_shows_the_components_used_beside_the_commands(
+    stored: Monitored, responses: Responses
+) -> None:
+    bot, clock = stored.bot, stored.harness.clock
+    bot.add_view(TicketView(clock, TICKETS[0]))
+    bot.add_view(HandledView(clock))
+    await run_command(bot, "add", options=[option("a", 1)])
+    for user in (member(0), member(1)):
+        await use(bot, component_payload(bot, f"ticket:close:{TICKETS[0]}", user=user))
+    await use(bot, component_payload(bot, "handled:go"))
+    responses.clear()
+
+    await run_command(bot, "stats", options=[subcommand("weekly")])
+
+    followup = responses.sent[-1]
+    (embed,) = followup.embeds
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert fields["Top commands"] == "`add`: 1"
+    assert fields["🔘 Top components"].splitlines() == [
+        "`ticket:close:{id}` (button): 2 uses · 0 failed · 2 users · 250 ms",
+        "`handled:go` (button): 1 uses · 1 failed · 1 users · 94 ms",
+    ]
