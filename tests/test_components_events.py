@@ -530,3 +530,47 @@ def test_any_text_is_a_name_or_an_event_name_error(name: str) -> None:
         assert checked == name
         assert 1 <= len(name) <= MAX_EVENT_NAME_LENGTH and name.isascii() and name[0].isalnum()
         assert name != OTHER_EVENT
+
+
+async def test_only_the_guilds_met_have_their_names_loaded(
+    backend: Backend, db_target: Path | str, open_system: OpenSystem
+) -> None:
+    first = open_system(db_target, capped(2))
+    for guild in ("g1", "g2", "g3"):
+        for name in ("a", "b"):
+            await first.stats_collector.record_event(guild, name)
+    await first.db.close()
+
+    again = open_system(db_target, capped(2))
+    await again.db.connect()
+    assert again.db.event_names.loaded == frozenset()  # Nothing read at connect.
+    await again.stats_collector.record_event("g2", "c")
+    await again.stats_collector.record_event("g4", "a")
+    await again.db.flush()
+    assert again.db.event_names.loaded == {"g2", "g4"}
+    assert again.db.event_names.names("g2") == {"a", "b"}
+    assert backend.rows(
+        "SELECT guild_id, name, count FROM event_stats WHERE guild_id IN ('g2', 'g4')"
+        " ORDER BY guild_id, name"
+    ) == [("g2", OTHER_EVENT, 1), ("g2", "a", 1), ("g2", "b", 1), ("g4", "a", 1)]
+
+
+async def test_a_spill_replayed_after_a_restart_keeps_to_the_bound(
+    backend: Backend, db_target: Path | str, tmp_path: Path, open_system: OpenSystem
+) -> None:
+    config = MonitoringConfig(
+        events=EventsConfig(max_names_per_guild=1),
+        recording=RecordingConfig(spill_dir=str(tmp_path / "spill")),
+    )
+    first = open_system(db_target, config)
+    await first.stats_collector.record_event("g1", "a")
+    await first.db.close()
+
+    again = open_system(db_target, config)
+    target = again.db.spill_target
+    assert target is not None
+    write_spill(
+        target, [EventRecord("g1", "b", 4.0, None, T), EventRecord("g1", "a", 1.0, None, T)]
+    )
+    await again.db.connect()  # Replays the spill: "b" is past g1's bound.
+    assert event_rows(backend) == [("g1", TODAY, OTHER_EVENT, 1, 4.0), ("g1", TODAY, "a", 2, 2.0)]
