@@ -82,8 +82,8 @@ class Database:
         self._connect_lock = asyncio.Lock()
         self._closed = False
         self.event_names = EventNames(self.config.events.max_names_per_guild)
-        """The custom event names each guild keeps (``[events] max_names_per_guild``), loaded
-        from the database when it connects and bounded by the writer."""
+        """The custom event names each guild keeps (``[events] max_names_per_guild``), bounded
+        by the writer, each guild's stored names loaded when it first meets the guild."""
         self.spill_target: SpillTarget | None = self._spill_target()
         """Where records not written in time are saved; ``None`` for an in-memory database."""
         self.recorder = Recorder(
@@ -139,12 +139,6 @@ class Database:
         async with self._connect_lock:
             if not self._storage.is_connected:
                 await self._storage.connect()
-                try:
-                    # Before anything is written: the names stored bound the new ones.
-                    self.event_names.seed(await self._storage.event_names())
-                except BaseException:
-                    await self._storage.close()  # Connected again, and seeded, next time.
-                    raise
                 if self.spill_target is not None:
                     # Records an earlier run could not write before it ended, written once.
                     await replay_spills(

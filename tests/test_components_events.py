@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from backends import Backend, OpenSystem
 from fakes import NOW
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitoring_cog import (
     Database,
@@ -26,7 +28,11 @@ from monitoring_cog import (
     record_event,
 )
 from monitoring_cog.config import EventsConfig, PrivacyConfig, RecordingConfig
-from monitoring_cog.recording.event_names import MAX_EVENT_NAME_LENGTH, OTHER_EVENT
+from monitoring_cog.recording.event_names import (
+    MAX_EVENT_NAME_LENGTH,
+    OTHER_EVENT,
+    check_event_name,
+)
 from monitoring_cog.recording.records import ComponentRecord, EventRecord
 from monitoring_cog.recording.rollups import BatchBuilder
 from monitoring_cog.recording.spill import read_spill, write_spill
@@ -219,14 +225,14 @@ async def test_names_accepted_at_the_limits_are_recorded(
     )
 
 
-def capped(target: Path | str, limit: int) -> MonitoringConfig:
+def capped(limit: int) -> MonitoringConfig:
     return MonitoringConfig(events=EventsConfig(max_names_per_guild=limit))
 
 
 async def test_past_the_cap_a_guilds_new_names_go_to_other_and_stay_there_across_restarts(
     backend: Backend, db_target: Path | str, open_system: OpenSystem
 ) -> None:
-    config = capped(db_target, 2)
+    config = capped(2)
     system = open_system(db_target, config)
     stats = system.stats_collector
     for name in ("a", "b", "c", "a", "d"):
@@ -271,11 +277,11 @@ async def test_past_the_cap_a_guilds_new_names_go_to_other_and_stay_there_across
 async def test_a_raised_cap_admits_new_names_after_a_restart(
     backend: Backend, db_target: Path | str, open_system: OpenSystem
 ) -> None:
-    first = open_system(db_target, capped(db_target, 1))
+    first = open_system(db_target, capped(1))
     for name in ("a", "b"):
         await first.stats_collector.record_event("g1", name)
     await first.db.close()
-    second = open_system(db_target, capped(db_target, 2))
+    second = open_system(db_target, capped(2))
     for name in ("b", "c"):
         await second.stats_collector.record_event("g1", name)
     await second.db.flush()
@@ -289,7 +295,7 @@ def test_a_cap_below_one_fails_naming_the_key() -> None:
         EventsConfig(max_names_per_guild=0)
 
 
-def hashing(target: Path | str, tmp_path: Path) -> MonitoringConfig:
+def hashing(tmp_path: Path) -> MonitoringConfig:
     return MonitoringConfig(
         privacy=PrivacyConfig(hash_user_ids=True, hash_secret=SECRET),
         recording=RecordingConfig(spill_dir=str(tmp_path / "spill")),
@@ -299,7 +305,7 @@ def hashing(target: Path | str, tmp_path: Path) -> MonitoringConfig:
 async def test_user_ids_are_hashed_in_the_per_day_rows_and_in_spills(
     backend: Backend, db_target: Path | str, tmp_path: Path, open_system: OpenSystem
 ) -> None:
-    system = open_system(db_target, hashing(db_target, tmp_path))
+    system = open_system(db_target, hashing(tmp_path))
     privacy = system.db.privacy
     system.db.submit(ComponentRecord("g1", "123456789", "ticket:open", "button", 0.1, True, T))
     await system.stats_collector.record_event("g1", "xp_gained", 3, user_id=123456789)
@@ -322,7 +328,7 @@ async def test_user_ids_are_hashed_in_the_per_day_rows_and_in_spills(
     assert [getattr(r, "user_id", None) for r in spilled] == [hashed, hashed, None]
     await system.db.close()
 
-    again = open_system(db_target, hashing(db_target, tmp_path))
+    again = open_system(db_target, hashing(tmp_path))
     await again.db.connect()  # Replays the spill, hashing nothing twice.
     assert component_user_rows(backend) == [("g1", TODAY, "ticket:open", hashed, 2)]
     assert event_user_rows(backend) == [("g1", TODAY, "xp_gained", hashed, 2)]
@@ -493,3 +499,78 @@ async def test_a_report_lists_at_most_ten_components_and_ten_events(
         f"c{i:02}" for i in range(11, 1, -1)
     ]
     assert [e["name"] for e in report["top_events"]] == [f"e{i:02}" for i in range(11, 1, -1)]
+
+
+async def test_component_and_event_text_utf8_cannot_encode_is_stored_repaired(
+    backend: Backend, system: MonitoringSystem
+) -> None:
+    # Queued as they are (as the cog queues what discord.py hands it); the writer repairs them
+    # once the database refuses the batch, each repaired record counted.
+    system.db.submit(ComponentRecord("g1", "u\ud800", "menu:\udfff", "select", 0.1, True, T))
+    system.db.submit(EventRecord("g\ud800", "xp_gained", 2.0, "u\udc00", T))
+    system.db.submit(ComponentRecord("g1", "u1", "fine", "button", 0.1, True, T))
+    await system.db.flush()
+
+    assert component_user_rows(backend) == [
+        ("g1", TODAY, "fine", "u1", 1),
+        ("g1", TODAY, "menu:?", "u?", 1),
+    ]
+    assert event_user_rows(backend) == [("g?", TODAY, "xp_gained", "u?", 1)]
+    assert system.db.errors.rejected_inputs == 2
+    assert system.db.recorder.discarded == 0
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_a_name_or_an_event_name_error(name: str) -> None:
+    try:
+        checked = check_event_name(name)
+    except EventNameError as exc:
+        assert exc.name == name and exc.rule in str(exc)
+    else:
+        assert checked == name
+        assert 1 <= len(name) <= MAX_EVENT_NAME_LENGTH and name.isascii() and name[0].isalnum()
+        assert name != OTHER_EVENT
+
+
+async def test_only_the_guilds_met_have_their_names_loaded(
+    backend: Backend, db_target: Path | str, open_system: OpenSystem
+) -> None:
+    first = open_system(db_target, capped(2))
+    for guild in ("g1", "g2", "g3"):
+        for name in ("a", "b"):
+            await first.stats_collector.record_event(guild, name)
+    await first.db.close()
+
+    again = open_system(db_target, capped(2))
+    await again.db.connect()
+    assert again.db.event_names.loaded == frozenset()  # Nothing read at connect.
+    await again.stats_collector.record_event("g2", "c")
+    await again.stats_collector.record_event("g4", "a")
+    await again.db.flush()
+    assert again.db.event_names.loaded == {"g2", "g4"}
+    assert again.db.event_names.names("g2") == {"a", "b"}
+    assert backend.rows(
+        "SELECT guild_id, name, count FROM event_stats WHERE guild_id IN ('g2', 'g4')"
+        " ORDER BY guild_id, name"
+    ) == [("g2", OTHER_EVENT, 1), ("g2", "a", 1), ("g2", "b", 1), ("g4", "a", 1)]
+
+
+async def test_a_spill_replayed_after_a_restart_keeps_to_the_bound(
+    backend: Backend, db_target: Path | str, tmp_path: Path, open_system: OpenSystem
+) -> None:
+    config = MonitoringConfig(
+        events=EventsConfig(max_names_per_guild=1),
+        recording=RecordingConfig(spill_dir=str(tmp_path / "spill")),
+    )
+    first = open_system(db_target, config)
+    await first.stats_collector.record_event("g1", "a")
+    await first.db.close()
+
+    again = open_system(db_target, config)
+    target = again.db.spill_target
+    assert target is not None
+    write_spill(
+        target, [EventRecord("g1", "b", 4.0, None, T), EventRecord("g1", "a", 1.0, None, T)]
+    )
+    await again.db.connect()  # Replays the spill: "b" is past g1's bound.
+    assert event_rows(backend) == [("g1", TODAY, OTHER_EVENT, 1, 4.0), ("g1", TODAY, "a", 2, 2.0)]

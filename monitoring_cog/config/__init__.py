@@ -582,8 +582,8 @@ class EventsConfig:
 
     max_names_per_guild: int = 50
     """Distinct event names kept per guild; events of a guild's later new names are counted
-    under ``"(other)"``. Enforced by the writer, seeded from the names already stored when the
-    database connects (see :mod:`monitoring_cog.recording.event_names`)."""
+    under ``"(other)"``. Enforced by the writer, against the names the guild has stored (read
+    the first time the writer meets the guild; see :mod:`monitoring_cog.recording.event_names`)."""
 
     def __post_init__(self) -> None:
         _require(

@@ -32,7 +32,7 @@ from ..config import RecordingConfig
 from ..errors import ErrorCounter
 from ..storage.base import Storage
 from ..storage.batch import WriteBatch
-from .event_names import EventNames
+from .event_names import EventNames, load_event_names
 from .interrupts import deferred_interrupts
 from .metric_totals import CommandTotals, ComponentCounts, EventCounts
 from .privacy import Privacy
@@ -388,7 +388,6 @@ class Recorder:
                 totals = self.command_totals
                 cancelled = False
                 names = self._event_names
-                seeded = names.generation if names is not None else 0
                 try:
                     batch, records = await self._aggregate(
                         records, guilds, outcomes=totals is not None
@@ -396,9 +395,9 @@ class Recorder:
                     if batch.failures and self._failure_watchers:
                         self._show_failures(batch.failures)
                     storage = await self._storage()
-                    if names is not None and names.generation != seeded and batch.events:
-                        # The first connection loaded the names stored meanwhile: the batch's
-                        # event names are bounded by them, not by what this process saw.
+                    if names is not None and await load_event_names(names, storage, batch):
+                        # Built without the names some guilds have stored: built again, so
+                        # that the bound counts them.
                         batch, records = await self._aggregate(
                             records, guilds, outcomes=totals is not None
                         )

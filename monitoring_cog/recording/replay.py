@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..storage.base import Storage
 from ..storage.batch import WriteBatch
-from .event_names import EventNames
+from .event_names import EventNames, load_event_names
 from .privacy import Privacy
 from .records import Record
 from .rollups import BatchBuilder
@@ -71,6 +71,8 @@ async def replay_spills(
                 result.already.append(path)
             else:
                 batch = await _build(spill.records, privacy, event_names)
+                if event_names is not None and await load_event_names(event_names, storage, batch):
+                    batch = await _build(spill.records, privacy, event_names)
                 try:
                     await storage.write(batch, spill_id=spill.id)
                 except Exception:

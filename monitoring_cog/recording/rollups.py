@@ -117,6 +117,7 @@ class BatchBuilder:
     ) -> None:
         self._batch = WriteBatch()
         self._privacy = privacy
+        """Redaction and user-id hashing: applied here, so a command's own path pays nothing."""
         self._event_names = event_names
         """The per-guild bound on event names; ``None`` keeps every name."""
         self._component_metrics: tuple[dict[tuple[str, str], list[Any]], ...] | None = (
@@ -125,7 +126,6 @@ class BatchBuilder:
         """As ``_outcomes``, per (component, kind): indexed by ``failed``."""
         self._event_metrics: dict[str, list[float]] | None = {} if outcomes else None
         """Only with ``outcomes``: event name -> [occurrences, sum of values]."""
-        """Redaction and user-id hashing: applied here, so a command's own path pays nothing."""
         self._seen: dict[str, list[Any]] = {}
         """guild -> [latest known name, last seen]; ``batch.servers`` in :meth:`finish`."""
         self._registered: dict[str, tuple[str | None, float]] = {}

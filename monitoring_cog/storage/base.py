@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
@@ -217,10 +217,9 @@ class Storage(ABC):
         name); ``guild_id`` None sums every guild."""
 
     @abstractmethod
-    async def event_names(self) -> list[tuple[str, str]]:
-        """Every ``(guild_id, event name)`` stored in ``event_names``: the names each guild
-        keeps (see :mod:`monitoring_cog.recording.event_names`); none in a database migrated
-        only part way."""
+    async def event_names(self, guild_ids: Collection[str]) -> list[tuple[str, str]]:
+        """The ``(guild_id, event name)`` pairs stored in ``event_names`` for ``guild_ids``: the
+        names those guilds keep (see :mod:`monitoring_cog.recording.event_names`)."""
 
     @abstractmethod
     async def growth(self, first: date, last: date) -> list[GrowthDay]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Collection, Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -771,12 +771,12 @@ class PostgresStorage(Storage):
             )
         return event_totals_from_rows(rows, users)
 
-    async def event_names(self) -> list[tuple[str, str]]:
+    async def event_names(self, guild_ids: Collection[str]) -> list[tuple[str, str]]:
         pool = self._connected()
-        async with pool.acquire() as conn:
-            if await conn.fetchval("SELECT to_regclass('event_names')") is None:
-                return []  # Migrated only part way (as a tool may do): no names yet.
-            rows = await conn.fetch("SELECT guild_id, name FROM event_names")
+        rows = await pool.fetch(
+            "SELECT guild_id, name FROM event_names WHERE guild_id = ANY($1::text[])",
+            list(guild_ids),
+        )
         return [(str(row[0]), str(row[1])) for row in rows]
 
     async def growth(self, first: date, last: date) -> list[GrowthDay]:

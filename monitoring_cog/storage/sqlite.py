@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -180,6 +180,8 @@ _UPSERT_EVENT_USER = """
 INSERT INTO event_users (guild_id, day, name, user_id, count) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (guild_id, day, name, user_id) DO UPDATE SET count = count + excluded.count
 """
+_IN_SLICE = 500
+"""Guild ids per ``IN (...)`` list when reading their event names."""
 _INSERT_EVENT_NAME = (
     "INSERT INTO event_names (guild_id, name) VALUES (?, ?) ON CONFLICT (guild_id, name) DO NOTHING"
 )
@@ -441,15 +443,19 @@ class SQLiteStorage(Storage):
             rows = await cur.fetchall()
         return event_totals_from_rows(rows, users)
 
-    async def event_names(self) -> list[tuple[str, str]]:
+    async def event_names(self, guild_ids: Collection[str]) -> list[tuple[str, str]]:
         conn = self._connection()
-        async with conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_names'"
-        ) as cur:
-            if await cur.fetchone() is None:
-                return []  # Migrated only part way (as a tool may do): no names yet.
-        async with conn.execute("SELECT guild_id, name FROM event_names") as cur:
-            return [(str(row[0]), str(row[1])) for row in await cur.fetchall()]
+        guilds = sorted(guild_ids)
+        found: list[tuple[str, str]] = []
+        # A slice at a time: SQLite before 3.32 takes at most 999 parameters a statement.
+        for start in range(0, len(guilds), _IN_SLICE):
+            chunk = guilds[start : start + _IN_SLICE]
+            marks = ", ".join("?" * len(chunk))
+            async with conn.execute(
+                f"SELECT guild_id, name FROM event_names WHERE guild_id IN ({marks})", chunk
+            ) as cur:
+                found.extend((str(row[0]), str(row[1])) for row in await cur.fetchall())
+        return found
 
     async def growth(self, first: date, last: date) -> list[GrowthDay]:
         conn = self._connection()

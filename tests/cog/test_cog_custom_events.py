@@ -144,3 +144,61 @@ async def test_components_show_in_the_weekly_embed_and_beside_commands_in_perfor
         "ticket:open      button     3   200ms   300ms   33%",
         "roles            select     1    50ms    50ms    0%",
     ]
+
+
+def test_a_report_embed_with_every_list_full_of_long_names_stays_within_limits() -> None:
+    from test_cog_embeds import assert_within_limits
+
+    from monitoring_cog.cog.embeds import performance_embed, report_embed
+
+    long = "x" * 90
+    report = {
+        "period": "monthly",
+        "start_date": "2026-02-14",
+        "end_date": "2026-03-15",
+        "total_songs": 3,
+        "top_commands": [{"command": f"{long}{i:03d}", "count": 10**6 - i} for i in range(200)],
+        "top_components": [
+            {
+                "component": f"{long}`{i:02d}",
+                "kind": "button",
+                "uses": 10**9,
+                "failures": 10**8,
+                "users": 10**7,
+                "avg_ms": 12345.6,
+            }
+            for i in range(10)
+        ],
+        "top_events": [
+            {"name": "e" * 62 + f"{i:02d}", "count": 10**9, "total": 1.5e12, "users": 10**7}
+            for i in range(10)
+        ],
+        "daily": [{"date": f"2026-03-{day:02d}", "commands": 1000 + day} for day in range(1, 31)],
+    }
+    embed = report_embed(report, "G" * 300)
+    assert_within_limits(embed)
+    fields = {f.name: f.value or "" for f in embed.fields}
+    assert fields["🔘 Top components"].splitlines()[0].startswith(f"`{long}'00` (button)")
+    assert fields["🔘 Top components"].splitlines()[-1].startswith("+")  # The rest, counted.
+    assert fields["📌 Top events"].splitlines()[0] == (
+        f"`{'e' * 62}00`: 1000000000 times · total 1500000000000 · 10000000 users"
+    )
+    assert "🎵 Music" in fields
+
+    stats = {
+        "days": 7,
+        "slowest_commands": [
+            {"command": f"{long}{i}", "count": 5, "p50": 0.1, "p95": 0.2, "p99": 0.3,
+             "error_rate": 0.0}
+            for i in range(200)
+        ],
+        "components": [
+            {"component": f"{long}{i}", "kind": "select", "uses": 10**6, "avg_ms": 1.5,
+             "max_ms": 99999.0, "error_rate": 1.0}
+            for i in range(100)
+        ],
+    }  # fmt: skip
+    performance = performance_embed(stats)
+    assert_within_limits(performance)
+    assert performance.description is not None
+    assert performance.description.endswith("+85 more components")
