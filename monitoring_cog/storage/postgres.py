@@ -821,7 +821,9 @@ class PostgresStorage(Storage):
 
     async def search_audit_logs(self, search: AuditSearch) -> list[dict[str, Any]]:
         pool = self._connected()
-        clauses, params = audit_search_clauses(search, lambda n: f"${n}")
+        clauses, params = audit_search_clauses(
+            search, lambda n: f"${n}", ("success", "NOT success")
+        )
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         params.append(max(0, search.limit))
         rows = await pool.fetch(

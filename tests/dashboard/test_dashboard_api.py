@@ -19,6 +19,7 @@ from monitoring_cog.recording.records import (
     PopulationRecord,
     StallRecord,
 )
+from monitoring_cog.web.dashboard.command_days import PAST_DAYS_SECONDS
 
 A, B = "111111111111111111", "222222222222222222"
 USERS = ("900000000000000001", "900000000000000002", "900000000000000003")
@@ -295,7 +296,7 @@ async def test_commands_keep_past_days_and_read_today_fresh(
     await system.db.flush()
     after = await get_json(client, "/api/commands", days=3)
     assert runs_on(after, "ban", 2) == today + 1
-    assert runs_on(after, "ban", 1) == yesterday  # A past day is reused for ten minutes...
-    clock.advance(601)
+    assert runs_on(after, "ban", 1) == yesterday  # A past day is reused for an hour...
+    clock.advance(PAST_DAYS_SECONDS + 1)
     later = await get_json(client, "/api/commands", days=3)
     assert runs_on(later, "ban", 1) == yesterday + 1  # ...then read again.

@@ -1,14 +1,17 @@
 """Bot-wide runs and latency per command and day for ``/api/commands``, past days kept.
 
 Every guild's rows of every day of the range are summed (a month of a bot in 1,000 guilds is
-hundreds of thousands of rollup rows): too much to read again at every page view. A past day's
-figures no longer change, so they are kept, for :data:`PAST_DAYS_SECONDS` (a spill file written
-late may still add to one); today's are read at every call.
+hundreds of thousands of rollup rows, seconds of work): too much to read again at every page
+view. A past day's figures no longer change, so they are kept, for :data:`PAST_DAYS_SECONDS` (a
+spill file written late may still add to one); today's are read at every call. :meth:`warm`
+reads the last month's past days in the background, one day per query, when the dashboard starts,
+so that the first view of the page does not wait for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -21,7 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ("PAST_DAYS_SECONDS", "CommandDays")
 
-PAST_DAYS_SECONDS = 600.0
+_log = logging.getLogger(__name__)
+
+PAST_DAYS_SECONDS = 3600.0
 """How long a past day's figures are reused before being read again."""
 KEPT_DAYS = 90
 """Days kept at most (the longest range the API asks for)."""
@@ -57,6 +62,23 @@ class CommandDays:
         if last >= today >= first:
             result.update(_by_day(await storage.command_days(today, today)))
         return {day: items for day, items in result.items() if items}
+
+    async def warm(self, days: int = 30) -> None:
+        """Read the past ``days - 1`` days into the cache, newest first, one query per day.
+
+        Never raises (a database down is logged); for a background task.
+        """
+        today = utc_day(self.db.clock.time())
+        try:
+            for back in range(1, days):
+                day = today - timedelta(days=back)
+                await self.between(day, day)
+        except Exception as exc:
+            _log.warning(
+                "monitoring: dashboard: could not read the commands' past days: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
 
 
 def _days(first: date, last: date) -> list[date]:
