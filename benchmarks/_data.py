@@ -185,6 +185,18 @@ def _rollups(conn: sqlite3.Connection) -> None:
         "   FROM audit_logs GROUP BY 1, 2, 3, 4"
         " ) GROUP BY 1, 2, 3"
     )
+    # The dashboard's rollups, as migration 0009 fills them from the per-guild ones.
+    conn.execute(
+        "INSERT INTO guild_users (guild_id, user_id, last_day)"
+        " SELECT guild_id, user_id, MAX(day) FROM daily_users GROUP BY 1, 2"
+    )
+    conn.execute(
+        "INSERT INTO bot_command_stats (day, command, count, failures, duration_sum, latency)"
+        " SELECT day, command, SUM(count), SUM(failures), SUM(duration_sum),"
+        " monitoring_sum_latency(latency)"
+        " FROM command_stats LEFT JOIN command_latency USING (guild_id, day, command)"
+        " GROUP BY 1, 2"
+    )
     conn.execute(
         "INSERT INTO command_minutes (minute, guild_id, commands, failures)"
         f" SELECT CAST(executed_at / 60 AS INTEGER), guild_id, COUNT(*), {failed}"

@@ -8,10 +8,9 @@ Each call's server time is measured by a middleware placed outermost (access che
 JSON), so the client's own work is left out; a streamed answer (the CSV) is timed to its last
 byte. Calls are interleaved round by round; the figure is the median over rounds. ``/api/servers``
 is shown twice: read from the database (its 30-second cache emptied before each call) and from
-the cache, as the dashboard serves it within those 30 seconds; ``/api/commands`` likewise (its
-past days read again, or kept as they are for an hour; today read either way). The first run on
-a database made before the dashboard's migration applies it (new indexes on the audit log): its
-time is printed.
+the cache, as the dashboard serves it within those 30 seconds. The first run on a database made
+before the dashboard's migrations applies them (new indexes on the audit log, the dashboard's
+rollups filled from the per-guild ones): its time is printed.
 
 Part 2, the hot path. Three bots in one process, as in ``hot_path.py``: bare, this project, and
 this project with its dashboard enabled and five live tabs open (five event streams, read by a
@@ -80,8 +79,10 @@ def calls(data: Dataset) -> dict[str, str]:
         "performance 7": f"/api/servers/{guild}/performance?days=7",
         "performance 90": f"/api/servers/{guild}/performance?days=90",
         "failures": f"/api/servers/{guild}/failures?limit=20",
-        "commands 30 (cached)": "/api/commands?days=30",
-        "commands 30 (db)": "/api/commands?days=30",
+        "commands 30": "/api/commands?days=30",
+        "commands 90": "/api/commands?days=90",
+        "components 30": f"/api/servers/{guild}/components?days=30",
+        "events 30": f"/api/servers/{guild}/events?days=30",
         "audit": "/api/audit?limit=100",
         "audit deep cursor": f"/api/audit?limit=100&cursor={deep}",
         "audit guild": f"/api/audit?guild_id={guild}&limit=100",
@@ -132,8 +133,6 @@ async def api_part(data: Dataset, rounds: int) -> dict[str, Any]:
             async def measure(name: str) -> float:
                 if name == "servers (db)":
                     server.api._servers = None  # The cache emptied: read from the database.
-                if name == "commands 30 (db)":
-                    server.api.command_days._days.clear()  # Every past day read again.
                 if name == "health (rebuilt)":
                     server.snapshot._body = None  # Built again, as once a second in a bot.
                 response = await client.get(paths[name], headers=headers)

@@ -42,6 +42,7 @@ __all__ = (
     "day_totals_from_rows",
     "event_day",
     "event_totals_from_rows",
+    "search_entry",
     "stall_entry",
 )
 
@@ -211,6 +212,20 @@ class Storage(ABC):
         component, then kind); ``guild_id`` None sums every guild."""
 
     @abstractmethod
+    async def component_days(
+        self, guild_id: str, first: date, last: date
+    ) -> list[tuple[date, str, str, int, int]]:
+        """``(day, component, kind, uses, failures)`` of a guild's components, per day from
+        ``first`` to ``last``; days without uses are absent."""
+
+    @abstractmethod
+    async def event_days(
+        self, guild_id: str, first: date, last: date
+    ) -> list[tuple[date, str, int, float]]:
+        """``(day, name, count, total)`` of a guild's custom events, per day from ``first`` to
+        ``last``; days without occurrences are absent."""
+
+    @abstractmethod
     async def event_totals(
         self, guild_id: str | None, first: date, last: date
     ) -> list[EventTotals]:
@@ -324,7 +339,11 @@ class Storage(ABC):
     @abstractmethod
     async def search_audit_logs(self, search: AuditSearch) -> list[dict[str, Any]]:
         """Audit rows matching ``search``, newest first by ``(executed_at, id)``, at most
-        ``search.limit``, after ``search.after`` (keyset: the same cost on every page)."""
+        ``search.limit``, after ``search.after`` (keyset: the same cost on every page).
+
+        Each entry also holds ``"position"``: the row's ``(executed_at, id)`` exactly as stored
+        (see :func:`search_entry`), what ``search.after``
+        takes to continue after it."""
 
     @abstractmethod
     async def server_activity(self, today: date) -> list[ServerActivity]:
@@ -490,3 +509,16 @@ def command_totals_from_rows(
         )
         for row in rows
     ]
+
+
+def search_entry(row: Any) -> dict[str, Any]:
+    """The audit entry of a search's row (selected as ``AUDIT_COLUMNS``) with its
+    ``"position"``: ``(executed_at, id)`` as stored.
+
+    The entry's ``executed_at`` is a datetime, rounded to the microsecond; a stored float need
+    not be (``1796531990.3318048``), and a page continued after the rounded value would hold
+    the row again (or skip one). The next page starts after the stored value itself.
+    """
+    entry = audit_entry(row)
+    entry["position"] = (float(row[11]), int(row[0]))
+    return entry

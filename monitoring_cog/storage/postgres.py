@@ -53,6 +53,7 @@ from .base import (
     day_totals_from_rows,
     event_day,
     event_totals_from_rows,
+    search_entry,
     stall_entry,
 )
 from .batch import WriteBatch
@@ -66,6 +67,7 @@ from .dashboard import (
     audit_search_clauses,
     health_row_from_columns,
 )
+from .dashboard_rollups import bot_commands, last_days
 from .migrations import pending_migrations
 
 __all__ = ("PostgresStorage",)
@@ -86,8 +88,11 @@ _TABLES = (
     "audit_logs",
     "bot_stats",
     "daily_users",
+    "guild_users",
     "command_stats",
     "command_latency",
+    "bot_command_stats",
+    "bot_command_latency",
     "command_minutes",
     "loop_stalls",
     "spill_replays",
@@ -169,6 +174,32 @@ _USERS = _Upsert(
     (("guild_id", "text"), ("day", "date"), ("user_id", "text"), ("commands", "int8")),
     3,
     "commands = daily_users.commands + excluded.commands",
+)
+_GUILD_USERS = _Upsert(
+    "guild_users",
+    (("guild_id", "text"), ("user_id", "text"), ("last_day", "date")),
+    2,
+    "last_day = GREATEST(guild_users.last_day, excluded.last_day)",
+)
+_BOT_COMMANDS = _Upsert(
+    "bot_command_stats",
+    (
+        ("day", "date"),
+        ("command", "text"),
+        ("count", "int8"),
+        ("failures", "int8"),
+        ("duration_sum", "float8"),
+    ),
+    2,
+    "count = bot_command_stats.count + excluded.count,"
+    " failures = bot_command_stats.failures + excluded.failures,"
+    " duration_sum = bot_command_stats.duration_sum + excluded.duration_sum",
+)
+_BOT_LATENCY = _Upsert(
+    "bot_command_latency",
+    (("day", "date"), ("command", "text"), ("bucket", "int4"), ("count", "int8")),
+    3,
+    "count = bot_command_latency.count + excluded.count",
 )
 _COMMANDS = _Upsert(
     "command_stats",
@@ -292,8 +323,11 @@ _KEY_COLUMNS = {
     "servers": 1,
     "days": 2,
     "users": 3,
+    "guild_users": 2,
     "commands": 3,
     "latency": 4,
+    "bot_commands": 2,
+    "bot_latency": 3,
     "minutes": 2,
     "growth": 1,
     "population": 3,
@@ -320,6 +354,8 @@ class _Rows:
 
     __slots__ = (
         "audit",
+        "bot_commands",
+        "bot_latency",
         "commands",
         "component_users",
         "components",
@@ -328,6 +364,7 @@ class _Rows:
         "event_users",
         "events",
         "growth",
+        "guild_users",
         "latency",
         "minutes",
         "population",
@@ -368,6 +405,26 @@ class _Rows:
                 for bucket, n in histogram.items()
             ),
             _KEY_COLUMNS["latency"],
+        )
+        self.guild_users = _sorted(
+            ((guild, user, day) for (guild, user), day in last_days(batch.users).items()),
+            _KEY_COLUMNS["guild_users"],
+        )
+        totals = bot_commands(batch.commands, batch.latency)
+        self.bot_commands = _sorted(
+            (
+                (day, command, runs, failed, total)
+                for (day, command), (runs, failed, total, _) in totals.items()
+            ),
+            _KEY_COLUMNS["bot_commands"],
+        )
+        self.bot_latency = _sorted(
+            (
+                (day, command, int(bucket), int(n))
+                for (day, command), (*_, histogram) in totals.items()
+                for bucket, n in histogram.items()
+            ),
+            _KEY_COLUMNS["bot_latency"],
         )
         self.minutes = _sorted(
             (
@@ -424,8 +481,11 @@ class _Rows:
         return [
             (_DAYS, self.days),
             (_USERS, self.users),
+            (_GUILD_USERS, self.guild_users),
             (_COMMANDS, self.commands),
             (_LATENCY, self.latency),
+            (_BOT_COMMANDS, self.bot_commands),
+            (_BOT_LATENCY, self.bot_latency),
             (_MINUTES, self.minutes),
             (_GROWTH, self.growth),
             (_POPULATION, self.population),
@@ -760,6 +820,27 @@ class PostgresStorage(Storage):
             )
         return component_totals_from_rows(rows, users)
 
+    async def component_days(
+        self, guild_id: str, first: date, last: date
+    ) -> list[tuple[date, str, str, int, int]]:
+        pool = self._connected()
+        where, params = _guild_days(guild_id, first, last)
+        rows = await pool.fetch(
+            f"SELECT day, component, kind, uses, failures FROM component_stats WHERE {where}",
+            *params,
+        )
+        return [(r[0], str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+    async def event_days(
+        self, guild_id: str, first: date, last: date
+    ) -> list[tuple[date, str, int, float]]:
+        pool = self._connected()
+        where, params = _guild_days(guild_id, first, last)
+        rows = await pool.fetch(
+            f"SELECT day, name, count, total FROM event_stats WHERE {where}", *params
+        )
+        return [(r[0], str(r[1]), int(r[2]), float(r[3])) for r in rows]
+
     async def event_totals(
         self, guild_id: str | None, first: date, last: date
     ) -> list[EventTotals]:
@@ -937,6 +1018,12 @@ class PostgresStorage(Storage):
                 ' ORDER BY guild_id COLLATE "C", day FOR UPDATE)',
                 user_id,
             )
+            await conn.execute(
+                "DELETE FROM guild_users WHERE (guild_id, user_id) IN ("
+                " SELECT guild_id, user_id FROM guild_users WHERE user_id = $1"
+                ' ORDER BY guild_id COLLATE "C" FOR UPDATE)',
+                user_id,
+            )
             components = await conn.execute(
                 "DELETE FROM component_users WHERE (guild_id, day, component, kind, user_id) IN ("
                 " SELECT guild_id, day, component, kind, user_id FROM component_users"
@@ -1043,7 +1130,7 @@ class PostgresStorage(Storage):
             f" ORDER BY executed_at DESC, id DESC LIMIT ${len(params)}",
             *params,
         )
-        return [audit_entry(row) for row in rows]
+        return [search_entry(row) for row in rows]
 
     async def server_activity(self, today: date) -> list[ServerActivity]:
         pool = self._connected()
@@ -1064,9 +1151,10 @@ class PostgresStorage(Storage):
             users = {
                 row[0]: row
                 for row in await conn.fetch(
-                    "SELECT guild_id, COUNT(DISTINCT user_id),"
-                    " COUNT(DISTINCT user_id) FILTER (WHERE day >= $1)"
-                    " FROM daily_users WHERE day BETWEEN $2 AND $3 GROUP BY guild_id",
+                    # One guild_users row per guild and user: counting them is counting
+                    # distinct users.
+                    "SELECT guild_id, COUNT(*), COUNT(*) FILTER (WHERE last_day >= $1)"
+                    " FROM guild_users WHERE last_day BETWEEN $2 AND $3 GROUP BY guild_id",
                     week,
                     month,
                     today,
@@ -1084,15 +1172,14 @@ class PostgresStorage(Storage):
         pool = self._connected()
         async with pool.acquire() as conn:
             runs = await conn.fetch(
-                "SELECT day, command, SUM(count) FROM command_stats"
-                " WHERE day BETWEEN $1 AND $2 GROUP BY day, command",
+                "SELECT day, command, count FROM bot_command_stats WHERE day BETWEEN $1 AND $2",
                 first,
                 last,
             )
             buckets: dict[tuple[date, str], dict[int, int]] = {}
             for day, command, bucket, count in await conn.fetch(
-                "SELECT day, command, bucket, SUM(count) FROM command_latency"
-                " WHERE day BETWEEN $1 AND $2 GROUP BY day, command, bucket",
+                "SELECT day, command, bucket, count FROM bot_command_latency"
+                " WHERE day BETWEEN $1 AND $2",
                 first,
                 last,
             ):

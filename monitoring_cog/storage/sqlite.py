@@ -42,6 +42,7 @@ from .base import (
     day_totals_from_rows,
     event_day,
     event_totals_from_rows,
+    search_entry,
     stall_entry,
 )
 from .batch import WriteBatch
@@ -55,6 +56,7 @@ from .dashboard import (
     audit_search_clauses,
     health_row_from_columns,
 )
+from .dashboard_rollups import bot_commands, last_days
 from .migrations import pending_migrations
 
 __all__ = ("PRAGMAS", "SQLiteStorage", "register_functions")
@@ -126,6 +128,19 @@ ON CONFLICT (guild_id, day) DO UPDATE SET
 _UPSERT_USER = """
 INSERT INTO daily_users (guild_id, day, user_id, commands) VALUES (?, ?, ?, ?)
 ON CONFLICT (guild_id, day, user_id) DO UPDATE SET commands = commands + excluded.commands
+"""
+_UPSERT_GUILD_USER = """
+INSERT INTO guild_users (guild_id, user_id, last_day) VALUES (?, ?, ?)
+ON CONFLICT (guild_id, user_id) DO UPDATE SET last_day = MAX(last_day, excluded.last_day)
+"""
+_UPSERT_BOT_COMMAND = """
+INSERT INTO bot_command_stats (day, command, count, failures, duration_sum, latency)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (day, command) DO UPDATE SET
+    count = count + excluded.count,
+    failures = failures + excluded.failures,
+    duration_sum = duration_sum + excluded.duration_sum,
+    latency = monitoring_merge_latency(latency, excluded.latency)
 """
 _UPSERT_COMMAND = """
 INSERT INTO command_stats (guild_id, day, command, count, failures, duration_sum, duration_min,
@@ -435,6 +450,31 @@ class SQLiteStorage(Storage):
             rows = await cur.fetchall()
         return component_totals_from_rows(rows, users)
 
+    async def component_days(
+        self, guild_id: str, first: date, last: date
+    ) -> list[tuple[date, str, str, int, int]]:
+        conn = self._connection()
+        where, params = _guild_days(guild_id, first, last)
+        async with conn.execute(
+            f"SELECT day, component, kind, uses, failures FROM component_stats WHERE {where}",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            (date.fromisoformat(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in rows
+        ]
+
+    async def event_days(
+        self, guild_id: str, first: date, last: date
+    ) -> list[tuple[date, str, int, float]]:
+        conn = self._connection()
+        where, params = _guild_days(guild_id, first, last)
+        async with conn.execute(
+            f"SELECT day, name, count, total FROM event_stats WHERE {where}", params
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(date.fromisoformat(r[0]), str(r[1]), int(r[2]), float(r[3])) for r in rows]
+
     async def event_totals(
         self, guild_id: str | None, first: date, last: date
     ) -> list[EventTotals]:
@@ -607,7 +647,13 @@ class SQLiteStorage(Storage):
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 deleted: dict[str, int] = {}
-                for table in ("audit_logs", "daily_users", "component_users", "event_users"):
+                for table in (
+                    "audit_logs",
+                    "daily_users",
+                    "guild_users",
+                    "component_users",
+                    "event_users",
+                ):
                     cur = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
                     deleted[table] = max(0, cur.rowcount)
                     await cur.close()
@@ -720,7 +766,7 @@ class SQLiteStorage(Storage):
             params,
         ) as cur:
             rows = await cur.fetchall()
-        return [audit_entry(row) for row in rows]
+        return [search_entry(row) for row in rows]
 
     async def server_activity(self, today: date) -> list[ServerActivity]:
         conn = self._connection()
@@ -735,10 +781,10 @@ class SQLiteStorage(Storage):
             (week, week, month, last),
         ) as cur:
             totals = {row[0]: row for row in await cur.fetchall()}
+        # One guild_users row per guild and user: counting them is counting distinct users.
         async with conn.execute(
-            "SELECT guild_id, COUNT(DISTINCT user_id),"
-            " COUNT(DISTINCT CASE WHEN day >= ? THEN user_id END)"
-            " FROM daily_users WHERE day BETWEEN ? AND ? GROUP BY guild_id",
+            "SELECT guild_id, COUNT(*), SUM(last_day >= ?)"
+            " FROM guild_users WHERE last_day BETWEEN ? AND ? GROUP BY guild_id",
             (week, month, last),
         ) as cur:
             users = {row[0]: row for row in await cur.fetchall()}
@@ -752,9 +798,7 @@ class SQLiteStorage(Storage):
     async def command_days(self, first: date, last: date) -> list[CommandDay]:
         conn = self._connection()
         async with conn.execute(
-            "SELECT day, command, SUM(count), monitoring_sum_latency(latency)"
-            " FROM command_stats LEFT JOIN command_latency USING (guild_id, day, command)"
-            " WHERE day BETWEEN ? AND ? GROUP BY day, command",
+            "SELECT day, command, count, latency FROM bot_command_stats WHERE day BETWEEN ? AND ?",
             (first.isoformat(), last.isoformat()),
         ) as cur:
             rows = await cur.fetchall()
@@ -901,7 +945,23 @@ def _write_batch(
                     for (guild, day, user), count in batch.users.items()
                 ],
             )
+            db.executemany(
+                _UPSERT_GUILD_USER,
+                [
+                    (guild, user, day.isoformat())
+                    for (guild, user), day in last_days(batch.users).items()
+                ],
+            )
         if batch.commands:
+            db.executemany(
+                _UPSERT_BOT_COMMAND,
+                [
+                    (day.isoformat(), command, runs, failed, total, blob_of(histogram))
+                    for (day, command), (runs, failed, total, histogram) in bot_commands(
+                        batch.commands, batch.latency
+                    ).items()
+                ],
+            )
             db.executemany(
                 _UPSERT_COMMAND,
                 [

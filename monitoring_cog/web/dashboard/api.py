@@ -5,10 +5,10 @@ storage for rows (audit rows by keyset, reports from the rollups) and answers JS
 the README documents: times as epoch seconds, dates as ``YYYY-MM-DD`` (UTC), durations in ms
 where the key ends in ``_ms``.
 
-The server list's figures (distinct users over 7 and 30 days for every guild) read every
-``daily_users`` row of the month: they are computed at most once per :data:`SERVERS_CACHE_SECONDS`
-and then filtered, sorted and paged in memory. ``/api/commands`` keeps past days' figures (see
-:mod:`.command_days`).
+The server list's figures (commands, failures and distinct users over 7 and 30 days for every
+guild, from the ``bot_stats`` and ``guild_users`` rollups) are read at most once per
+:data:`SERVERS_CACHE_SECONDS` and then filtered, sorted and paged in memory. ``/api/commands``
+reads the bot-wide per-day rollup (``bot_command_stats``) at every call.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ...analysis.latency import percentiles
-from ...analysis.reports import period_days
+from ...analysis.reports import component_entries, period_days
 from ...clock import utc_day
 from ...collectors.statistics import StatisticsCollector
 from ...storage.dashboard import AuditSearch, CommandDay, ServerActivity
 from . import params
-from .command_days import CommandDays
 from .live import Snapshot, Streams
 from .params import BadInput
 
@@ -55,6 +54,8 @@ SERVER_SORTS = (
 )
 TOP_COMMANDS = 20
 """Commands ``/api/commands`` shows, the most run first."""
+TOP_ITEMS = 10
+"""Components, and custom events, a server's page shows: the most used first."""
 CSV_PAGE = 1000
 """Audit rows read per query while streaming the CSV download."""
 CSV_COLUMNS = (
@@ -93,8 +94,12 @@ def _json(body: Any, status: int = 200) -> web.Response:
 
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
-    """An audit entry for JSON: ``executed_at`` as epoch seconds."""
-    return {**row, "executed_at": row["executed_at"].timestamp()}
+    """An audit entry for JSON: ``executed_at`` as epoch seconds (as stored, when the entry
+    comes from a search)."""
+    entry = {key: value for key, value in row.items() if key != "position"}
+    position = row.get("position")
+    entry["executed_at"] = position[0] if position else row["executed_at"].timestamp()
+    return entry
 
 
 class DashboardApi:
@@ -113,7 +118,6 @@ class DashboardApi:
         self.snapshot = snapshot
         self.streams = streams
         self.statistics = StatisticsCollector(db)
-        self.command_days = CommandDays(db)
         self._servers: tuple[float, date, list[ServerActivity]] | None = None
         self._servers_lock = asyncio.Lock()
 
@@ -127,6 +131,8 @@ class DashboardApi:
             web.get("/api/servers/{guild_id}/daily", self.daily),
             web.get("/api/servers/{guild_id}/performance", self.performance),
             web.get("/api/servers/{guild_id}/failures", self.failures),
+            web.get("/api/servers/{guild_id}/components", self.components),
+            web.get("/api/servers/{guild_id}/events", self.events),
             web.get("/api/commands", self.commands),
             web.get("/api/audit", self.audit),
             web.get("/api/audit.csv", self.audit_csv),
@@ -270,16 +276,67 @@ class DashboardApi:
         )
         return _json({"failures": [_entry(row) for row in rows]})
 
+    async def components(self, request: web.Request) -> web.Response:
+        """``GET /api/servers/{id}/components?days=N``: the top components, with a series."""
+        guild = params.guild_id(request.match_info["guild_id"])
+        days = params.integer(request.query, "days", 30, 1, 90)
+        first, last = period_days(self._today(), days)
+        storage = await self._storage()
+        top = component_entries(await storage.component_totals(guild, first, last))[:TOP_ITEMS]
+        per_day = {
+            (component, kind, day): (uses, failures)
+            for day, component, kind, uses, failures in await storage.component_days(
+                guild, first, last
+            )
+        }
+        for entry in top:
+            entry["series"] = [
+                {"date": day.isoformat(), "uses": uses, "failures": failures}
+                for day in _range(first, days)
+                for uses, failures in [
+                    per_day.get((entry["component"], entry["kind"], day), (0, 0))
+                ]
+            ]
+        return _json({"guild_id": guild, "days": days, "components": top})
+
+    async def events(self, request: web.Request) -> web.Response:
+        """``GET /api/servers/{id}/events?days=N``: the top custom events, with a series."""
+        guild = params.guild_id(request.match_info["guild_id"])
+        days = params.integer(request.query, "days", 30, 1, 90)
+        first, last = period_days(self._today(), days)
+        storage = await self._storage()
+        totals = [e for e in await storage.event_totals(guild, first, last) if e.count > 0]
+        totals.sort(key=lambda e: (-e.count, e.name))
+        per_day = {
+            (name, day): (count, total)
+            for day, name, count, total in await storage.event_days(guild, first, last)
+        }
+        events = [
+            {
+                "name": e.name,
+                "count": e.count,
+                "total": e.total,
+                "users": e.users,
+                "series": [
+                    {"date": day.isoformat(), "count": count, "total": total}
+                    for day in _range(first, days)
+                    for count, total in [per_day.get((e.name, day), (0, 0.0))]
+                ],
+            }
+            for e in totals[:TOP_ITEMS]
+        ]
+        return _json({"guild_id": guild, "days": days, "events": events})
+
     # -- bot-wide ------------------------------------------------------------------------------
 
     async def commands(self, request: web.Request) -> web.Response:
         """``GET /api/commands?days=30``: the top 20 commands' runs and percentiles per day."""
         days = params.integer(request.query, "days", 30, 1, 90)
         first, last = period_days(self._today(), days)
+        storage = await self._storage()
         by_command: dict[str, dict[date, CommandDay]] = {}
-        for items in (await self.command_days.between(first, last)).values():
-            for entry in items:
-                by_command.setdefault(entry.command, {})[entry.day] = entry
+        for entry in await storage.command_days(first, last):
+            by_command.setdefault(entry.command, {})[entry.day] = entry
         top = sorted(
             by_command.items(), key=lambda kv: (-sum(i.runs for i in kv[1].values()), kv[0])
         )[:TOP_COMMANDS]
@@ -333,7 +390,7 @@ class DashboardApi:
         next_cursor = None
         if len(rows) > search.limit:
             last = page[-1]
-            next_cursor = params.encode_cursor(last["executed_at"].timestamp(), last["id"])
+            next_cursor = params.encode_cursor(*last["position"])
         return _json({"rows": [_entry(row) for row in page], "next_cursor": next_cursor})
 
     async def audit_csv(self, request: web.Request) -> web.StreamResponse:
@@ -356,7 +413,7 @@ class DashboardApi:
             if len(rows) < search.limit:
                 break
             last = rows[-1]
-            search = _with_after(search, (last["executed_at"].timestamp(), last["id"]))
+            search = _with_after(search, last["position"])
         await response.write_eof()
         return response
 
@@ -415,6 +472,10 @@ class DashboardApi:
                 ]
             }
         )
+
+
+def _range(first: date, days: int) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range(days)]
 
 
 def _with_limit(search: AuditSearch, limit: int) -> AuditSearch:

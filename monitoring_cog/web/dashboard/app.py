@@ -78,6 +78,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
                 {"error": exc.reason}, status=exc.status, headers=_kept_headers(exc)
             )
         raise
+    except ConnectionResetError:
+        # The client went away mid-response (a download cancelled): aiohttp ends it quietly.
+        raise
     except DatabaseUnavailable as exc:
         _log.warning("monitoring: dashboard: database unavailable: %s", exc)
         return web.json_response({"error": "the database is unavailable"}, status=503)

@@ -14,10 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+_log = logging.getLogger(__name__)
 
 __all__ = ("SNAPSHOT_SECONDS", "STREAM_INTERVAL", "Snapshot", "Streams")
 
@@ -109,6 +112,10 @@ class Streams:
                 await response.write(b"event: health\ndata: " + body + b"\n\n")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), self.interval)
+            return response
+        except ConnectionResetError:
+            # The tab was closed (or navigated away): how every stream ends, not an error.
+            _log.debug("monitoring: dashboard: an event stream's client went away")
             return response
         finally:
             self.open -= 1
