@@ -14,6 +14,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from monitoring_cog import (
     create_monitoring_system,
 )
 from monitoring_cog.analysis.latency import bucket_index, percentile
+from monitoring_cog.analysis.packed_histogram import PackedBuckets, blob_of
 from monitoring_cog.clock import utc_day
 from monitoring_cog.storage import migrations as migrations_module
 from monitoring_cog.storage.migrations import (
@@ -36,6 +38,7 @@ from monitoring_cog.storage.migrations import (
     load_migrations,
     split_statements,
 )
+from monitoring_cog.storage.sqlite import register_functions
 
 LATEST = latest_version("sqlite")
 EXPECTED_TABLES = {
@@ -43,7 +46,9 @@ EXPECTED_TABLES = {
     "bot_stats",
     "servers",
     "daily_users",
+    "guild_users",
     "command_stats",
+    "bot_command_stats",
     "command_latency",
     "command_minutes",
     "loop_stalls",
@@ -265,6 +270,71 @@ async def test_latency_rows_of_version_1_become_packed_histograms(
     assert play["count"] == 7
     assert play["p50"] == percentile(
         Counter(bucket_index(v) for v in [*durations["play"], 3.0, 3.0]), 0.5, low=0.01, high=3.0
+    )
+
+
+async def test_dashboard_rollups_are_filled_from_the_per_guild_rows(
+    open_db: Callable[[], Database],
+    db_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A version-8 file's per-day user rows and per-guild command rows fill ``guild_users``
+    (each guild's users with their last day) and ``bot_command_stats`` (every guild summed),
+    which later commands add to."""
+    real = load_migrations("sqlite")
+    version = next(m.version for m in real if m.name == "dashboard_rollups")
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations_module, "load_migrations", lambda dialect: real[: version - 1])
+        assert await migrate_and_close(open_db) == version - 1
+    today = utc_day(clock.time())
+    days = [(today - timedelta(days=n)).isoformat() for n in (0, 3, 12)]
+    plays = {"g1": [0.01, 0.02, 0.5], "g2": [0.02, 3.0]}
+    with closing(sqlite3.connect(db_path)) as conn:
+        register_functions(conn)
+        for guild, user, day in (
+            ("g1", "u1", days[2]),
+            ("g1", "u1", days[1]),
+            ("g1", "u2", days[2]),
+            ("g2", "u1", days[0]),
+        ):
+            conn.execute("INSERT INTO daily_users VALUES (?, ?, ?, 1)", (guild, day, user))
+        for guild, values in plays.items():
+            conn.execute(
+                "INSERT INTO command_stats VALUES (?, ?, 'play', ?, 1, ?, ?, ?)",
+                (guild, days[0], len(values), sum(values), min(values), max(values)),
+            )
+            conn.execute(
+                "INSERT INTO command_latency VALUES (?, ?, 'play', ?)",
+                (guild, days[0], blob_of(Counter(bucket_index(v) for v in values))),
+            )
+        conn.commit()
+
+    db = open_db()
+    system = create_monitoring_system(db, make_current=False)
+    await db.connect()
+    assert schema_version(db_path) == LATEST
+    assert query(db_path, "SELECT * FROM guild_users ORDER BY guild_id, user_id") == [
+        ("g1", "u1", days[1]),
+        ("g1", "u2", days[2]),
+        ("g2", "u1", days[0]),
+    ]
+    everything = plays["g1"] + plays["g2"]
+    [(day, command, count, failures, total, blob)] = query(
+        db_path, "SELECT * FROM bot_command_stats"
+    )
+    assert (day, command, count, failures) == (days[0], "play", 5, 2)
+    assert total == pytest.approx(sum(everything))
+    assert dict(PackedBuckets.from_blob(blob)) == Counter(bucket_index(v) for v in everything)
+
+    # New commands add to the filled rows.
+    await system.cmd_logger.log_command("g1", "G", "u2", "n", "play", {}, 3.0)
+    await db.flush()
+    assert query(db_path, "SELECT last_day FROM guild_users WHERE user_id = 'u2'") == [(days[0],)]
+    [(count, blob)] = query(db_path, "SELECT count, latency FROM bot_command_stats")
+    assert count == 6
+    assert dict(PackedBuckets.from_blob(blob)) == Counter(
+        bucket_index(v) for v in [*everything, 3.0]
     )
 
 

@@ -291,7 +291,8 @@ class Storage(ABC):
         """Delete a user's audit rows and per-day user rows in one transaction.
 
         Returns how many rows went, per table: ``{"audit_logs": n, "daily_users": m,
-        "component_users": c, "event_users": e}``. The aggregate rollups (``bot_stats``,
+        "component_users": c, "event_users": e}`` (the user's ``guild_users`` rows, derived
+        from ``daily_users``, go too, uncounted). The aggregate rollups (``bot_stats``,
         ``command_stats``, ``command_latency``, ``component_stats``, ``event_stats``) hold no
         user ids and stay.
         """

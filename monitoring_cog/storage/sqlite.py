@@ -647,16 +647,12 @@ class SQLiteStorage(Storage):
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 deleted: dict[str, int] = {}
-                for table in (
-                    "audit_logs",
-                    "daily_users",
-                    "guild_users",
-                    "component_users",
-                    "event_users",
-                ):
+                for table in ("audit_logs", "daily_users", "component_users", "event_users"):
                     cur = await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
                     deleted[table] = max(0, cur.rowcount)
                     await cur.close()
+                # The dashboard's rollup of daily_users: the same user, not counted apart.
+                await conn.execute("DELETE FROM guild_users WHERE user_id = ?", (user_id,))
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
