@@ -179,7 +179,8 @@ _GUILD_USERS = _Upsert(
     "guild_users",
     (("guild_id", "text"), ("user_id", "text"), ("last_day", "date")),
     2,
-    "last_day = GREATEST(guild_users.last_day, excluded.last_day)",
+    # A user seen again the same day leaves the row as it is (no new row version).
+    "last_day = excluded.last_day WHERE excluded.last_day > guild_users.last_day",
 )
 _BOT_COMMANDS = _Upsert(
     "bot_command_stats",

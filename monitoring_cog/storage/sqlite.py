@@ -131,7 +131,8 @@ ON CONFLICT (guild_id, day, user_id) DO UPDATE SET commands = commands + exclude
 """
 _UPSERT_GUILD_USER = """
 INSERT INTO guild_users (guild_id, user_id, last_day) VALUES (?, ?, ?)
-ON CONFLICT (guild_id, user_id) DO UPDATE SET last_day = MAX(last_day, excluded.last_day)
+ON CONFLICT (guild_id, user_id) DO UPDATE SET last_day = excluded.last_day
+WHERE excluded.last_day > guild_users.last_day
 """
 _UPSERT_BOT_COMMAND = """
 INSERT INTO bot_command_stats (day, command, count, failures, duration_sum, latency)
