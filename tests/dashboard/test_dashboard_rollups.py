@@ -10,16 +10,19 @@ import asyncio
 import logging
 from datetime import date, timedelta
 
+import asyncpg
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
-from backends import Backend
+from backends import Backend, PostgresServer
 from dashboard_support import bearer, get_json
 
-from monitoring_cog import ManualClock, MonitoringSystem
+from monitoring_cog import Database, ManualClock, MonitoringConfig, MonitoringSystem
 from monitoring_cog.analysis.latency import percentiles
 from monitoring_cog.clock import utc_day
 from monitoring_cog.recording.records import ComponentRecord
+from monitoring_cog.storage import migrations as migrations_module
+from monitoring_cog.storage.migrations import load_migrations
 from monitoring_cog.web.dashboard import api as dashboard_api
 from monitoring_cog.web.dashboard.server import DashboardServer
 
@@ -321,3 +324,59 @@ async def test_components_and_events_refuse_bad_input(client: TestClient, path: 
     assert "guild_id" in body["error"]
     unauthorized = await client.get(f"/api/servers/{A}/{path}")
     assert unauthorized.status == 401
+
+
+async def test_postgres_migration_fills_the_dashboard_rollups(
+    postgres_server: PostgresServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's migration fills ``guild_users``, ``bot_command_stats`` and
+    ``bot_command_latency`` from a database's per-guild rows (SQLite's: test_migrations.py)."""
+    url = postgres_server.create_database()
+    try:
+        real = load_migrations("postgresql")
+        version = next(m.version for m in real if m.name == "dashboard_rollups")
+        with monkeypatch.context() as patch:
+            patch.setattr(migrations_module, "load_migrations", lambda dialect: real[: version - 1])
+            db = Database(url, config=MonitoringConfig(), clock=clock)
+            await db.connect()
+            await db.close()
+        today = utc_day(clock.time())
+        old, recent = today - timedelta(days=12), today - timedelta(days=3)
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.executemany(
+                "INSERT INTO daily_users VALUES ($1, $2, $3, 1)",
+                [("g1", old, "u1"), ("g1", recent, "u1"), ("g1", old, "u2"), ("g2", today, "u1")],
+            )
+            await conn.executemany(
+                "INSERT INTO command_stats VALUES ($1, $2, 'play', $3, 1, $4, 0.01, 3.0)",
+                [("g1", today, 3, 0.53), ("g2", today, 2, 3.02)],
+            )
+            await conn.executemany(
+                "INSERT INTO command_latency VALUES ($1, $2, 'play', $3, $4)",
+                [
+                    ("g1", today, 5, 2),
+                    ("g1", today, 9, 1),
+                    ("g2", today, 5, 1),
+                    ("g2", today, 12, 1),
+                ],
+            )
+            db = Database(url, config=MonitoringConfig(), clock=clock)
+            await db.connect()
+            await db.close()
+            users = await conn.fetch("SELECT * FROM guild_users ORDER BY guild_id, user_id")
+            assert [tuple(r) for r in users] == [
+                ("g1", "u1", recent),
+                ("g1", "u2", old),
+                ("g2", "u1", today),
+            ]
+            stats = await conn.fetch("SELECT * FROM bot_command_stats")
+            assert [tuple(r) for r in stats] == [(today, "play", 5, 2, pytest.approx(3.55))]
+            latency = await conn.fetch(
+                "SELECT bucket, count FROM bot_command_latency ORDER BY bucket"
+            )
+            assert [tuple(r) for r in latency] == [(5, 3), (9, 1), (12, 1)]
+        finally:
+            await conn.close()
+    finally:
+        postgres_server.drop_database(url)
