@@ -32,7 +32,11 @@
       if (key.endsWith("_at") && v > 1e9) return MC.time(v);
       return MC.num(v);
     }
-    if (Array.isArray(v)) return v.length + (v.length === 1 ? " item" : " items");
+    if (Array.isArray(v)) {
+      if (!v.length) return "none";
+      if (v.every((x) => x === null || typeof x !== "object")) return v.join(", ");
+      return v.length + (v.length === 1 ? " entry" : " entries");
+    }
     if (typeof v === "object") {
       const parts = Object.entries(v)
         .filter(([, x]) => x === null || typeof x !== "object")
@@ -43,12 +47,24 @@
     return String(v);
   }
 
+  /** A list of objects (shards, routes) as one short line each. */
+  function entries(list) {
+    return list.slice(0, 6).map((item) => el("div", {
+      text: Object.entries(item)
+        .filter(([, x]) => x !== null && typeof x !== "object")
+        .slice(0, 4)
+        .map(([k, x]) => label(k) + " " + value(k, x))
+        .join(" · "),
+    }));
+  }
+
   function componentCard(name, section) {
     const rows = [];
     for (const [key, v] of Object.entries(section || {})) {
       if (SKIP.has(key)) continue;
-      rows.push(el("dt", { text: label(key) }), el("dd", { text: value(key, v) }));
-      if (rows.length >= 16) break;
+      const list = Array.isArray(v) && v.length && v.every((x) => x && typeof x === "object");
+      rows.push(el("dt", { text: label(key) }), list ? el("dd", {}, entries(v)) : el("dd", { text: value(key, v) }));
+      if (rows.length >= 24) break;
     }
     return el("div", { className: "card", dataset: { component: name } },
       el("div", { className: "card-head" },
@@ -107,7 +123,10 @@
     const failed = list.reduce((sum, m) => sum + m.failed, 0);
     document.getElementById("cpm-total").textContent = MC.num(total);
     document.getElementById("cpm-failed").textContent = MC.num(failed);
-    document.getElementById("cpm-last").textContent = list.length ? MC.num(list[list.length - 1].commands) : "–";
+    const latest = document.getElementById("cpm-last");
+    latest.textContent = list.length ? MC.num(list[list.length - 1].commands) : "–";
+    latest.dataset.minute = list.length ? String(list[list.length - 1].minute) : "";
+    latest.dataset.commands = list.length ? String(list[list.length - 1].commands) : "";
     const labels = list.map((m) => MC.clock(m.minute));
     const ok = list.map((m) => m.commands - m.failed);
     const bad = list.map((m) => m.failed);
