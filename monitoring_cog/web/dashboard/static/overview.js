@@ -16,7 +16,8 @@
   const NAMES = { cpu: "CPU", event_loop: "event loop", rate_limits: "rate limits", error_rate: "error rate" };
 
   function label(key) {
-    return NAMES[key] || key.replace(/_/g, " ");
+    // The unit goes with the value ("lag 390 ms"), not the name.
+    return NAMES[key] || key.replace(/_(ms|mb|seconds)$/, "").replace(/_/g, " ");
   }
 
   /** A field's value as short text: numbers formatted, lists and objects summarised. */
@@ -58,18 +59,46 @@
     }));
   }
 
+  // The fields a card shows first, for the sections the health check has; the rest (and every
+  // field of a section not named here) fold under "more".
+  const FEATURED = {
+    memory: ["rss_mb", "percent"],
+    cpu: ["percent"],
+    database: ["response_time", "database_size_mb", "server_count"],
+    error_rate: ["error_rate", "failed_commands", "total_commands"],
+    recording: ["pending", "written", "dropped", "write_errors"],
+    gateway: ["shards", "disconnects_1h", "guilds"],
+    event_loop: ["lag_ms", "stalls", "worst"],
+    rate_limits: ["hits_1h", "global_hits_1h", "top_routes"],
+  };
+
+  function stall(worst) {
+    const where = worst.location || "an unknown line";
+    const during = worst.command ? " during " + worst.command : "";
+    return MC.ms(worst.duration_ms) + during + " at " + where;
+  }
+
+  function field(key, v) {
+    let dd;
+    if (key === "worst" && v && typeof v === "object") dd = el("dd", { text: stall(v) });
+    else if (key === "response_time" && typeof v === "number") dd = el("dd", { text: MC.ms(v * 1000) });
+    else if (Array.isArray(v) && v.length && v.every((x) => x && typeof x === "object")) dd = el("dd", {}, entries(v));
+    else dd = el("dd", { text: value(key, v) });
+    return [el("dt", { text: label(key) }), dd];
+  }
+
   function componentCard(name, section) {
-    const rows = [];
-    for (const [key, v] of Object.entries(section || {})) {
-      if (SKIP.has(key)) continue;
-      const list = Array.isArray(v) && v.length && v.every((x) => x && typeof x === "object");
-      rows.push(el("dt", { text: label(key) }), list ? el("dd", {}, entries(v)) : el("dd", { text: value(key, v) }));
-      if (rows.length >= 24) break;
-    }
+    const fields = Object.entries(section || {}).filter(([key]) => !SKIP.has(key));
+    const featured = FEATURED[name] || fields.slice(0, 4).map(([key]) => key);
+    const first = fields.filter(([key]) => featured.includes(key));
+    first.sort((a, b) => featured.indexOf(a[0]) - featured.indexOf(b[0]));
+    const rest = fields.filter(([key]) => !featured.includes(key));
     return el("div", { className: "card", dataset: { component: name } },
       el("div", { className: "card-head" },
         el("span", { className: "card-name", text: label(name) }), MC.badge(section && section.status)),
-      el("dl", {}, rows));
+      el("dl", {}, first.map(([key, v]) => field(key, v))),
+      rest.length ? el("details", {}, el("summary", { text: "more" }),
+        el("dl", {}, rest.map(([key, v]) => field(key, v)))) : null);
   }
 
   function renderComponents(components) {
