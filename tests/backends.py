@@ -55,6 +55,7 @@ TABLES = (
     "command_latency",
     "command_minutes",
     "loop_stalls",
+    "health_reports",
     "spill_replays",
     "guild_growth",
     "guild_population",

@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "command_latency",
     "command_minutes",
     "loop_stalls",
+    "health_reports",
     "spill_replays",
     "guild_growth",
     "guild_population",

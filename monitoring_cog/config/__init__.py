@@ -30,6 +30,7 @@ __all__ = (
     "TRACEBACK_MODES",
     "AlertsConfig",
     "CogConfig",
+    "DashboardConfig",
     "DatabaseConfig",
     "GatewayConfig",
     "HealthConfig",
@@ -485,6 +486,104 @@ class MetricsConfig:
         )
 
 
+DASHBOARD_TOKEN_ENV = "MONITORING_DASHBOARD_TOKEN"
+"""The default environment variable holding the dashboard's access token."""
+DASHBOARD_TOKEN_MIN_LENGTH = 16
+"""Shortest accepted dashboard token: it is the only thing between the network and the data."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardConfig:
+    """``[dashboard]``: the built-in web dashboard (pages and a JSON API behind a token).
+
+    The token is a secret: it is read from ``$token_env`` (which wins) or ``token``. With the
+    dashboard enabled, a missing or short token fails at start-up naming ``dashboard.token``.
+    """
+
+    enabled: bool = False
+    """Whether the cog serves the dashboard (off by default: it opens a port)."""
+    host: str = "127.0.0.1"
+    """Address to listen on; "127.0.0.1" is this machine only."""
+    port: int = 9812
+    """TCP port (0 picks a free one). The same host and port as ``[metrics]`` serve both from
+    one server."""
+    token: str = field(default="", repr=False)
+    """The access token, if not in the environment variable ``token_env``."""
+    token_env: str = DASHBOARD_TOKEN_ENV
+    """Environment variable holding the token ("" to read ``token`` only)."""
+    session_hours: float = 12.0
+    """How long a login lasts (the session cookie's lifetime)."""
+    max_streams: int = 20
+    """Live-update streams (open overview tabs) served at once; more are refused with 503."""
+    process_name: str = ""
+    """This process's name in the list of processes; "" for ``host:pid``."""
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.enabled, bool), "dashboard.enabled", "true or false", self.enabled)
+        _require(
+            isinstance(self.host, str) and self.host.strip() != "",
+            "dashboard.host",
+            'a non-empty address such as "127.0.0.1"',
+            self.host,
+        )
+        _require(
+            isinstance(self.port, int)
+            and not isinstance(self.port, bool)
+            and 0 <= self.port <= 65535,
+            "dashboard.port",
+            "a TCP port from 0 to 65535 (0 picks a free one)",
+            self.port,
+        )
+        _require(
+            self.token_env == "" or _ENV_NAME.fullmatch(self.token_env) is not None,
+            "dashboard.token_env",
+            f'an environment variable name such as "{DASHBOARD_TOKEN_ENV}", or ""',
+            self.token_env,
+        )
+        _require(
+            self.session_hours > 0,
+            "dashboard.session_hours",
+            "a number of hours > 0",
+            self.session_hours,
+        )
+        _require(
+            self.max_streams >= 1, "dashboard.max_streams", "an integer >= 1", self.max_streams
+        )
+        if self.enabled:
+            self.token_value()  # A missing token fails now, at start-up, naming the key.
+
+    def token_value(self, environ: Mapping[str, str] | None = None) -> str:
+        """The token: ``$token_env`` if set and non-empty, else ``token``.
+
+        Raises :class:`ConfigError` naming ``dashboard.token`` when there is none or it is
+        shorter than 16 characters (the message never includes the token).
+        """
+        found = self.token_or_none(environ)
+        where = f"${self.token_env} or dashboard.token" if self.token_env else "dashboard.token"
+        if found is None:
+            raise ConfigError(
+                f"dashboard.token: the dashboard needs an access token of at least "
+                f"{DASHBOARD_TOKEN_MIN_LENGTH} characters in {where}; none is set"
+            )
+        return found
+
+    def token_or_none(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The token if one is set, ``None`` if none is; a short one raises
+        :class:`ConfigError` naming where it came from."""
+        env = os.environ if environ is None else environ
+        from_env = env.get(self.token_env, "") if self.token_env else ""
+        token = from_env or self.token
+        if not token:
+            return None
+        if len(token) < DASHBOARD_TOKEN_MIN_LENGTH:
+            source = f"${self.token_env}" if from_env else "dashboard.token"
+            raise ConfigError(
+                f"dashboard.token: expected a token of at least {DASHBOARD_TOKEN_MIN_LENGTH} "
+                f"characters, got {len(token)} characters (from {source})"
+            )
+        return token
+
+
 WEBHOOK_URL_ENV = "MONITORING_ALERT_WEBHOOK_URL"
 """The default environment variable holding the alert webhook's URL."""
 
@@ -565,6 +664,7 @@ class MonitoringConfig:
     cog: CogConfig = field(default_factory=CogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     source: str | None = field(default=None, compare=False)
     """The file this config was read from, if any (not a TOML key)."""
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from ..analysis.growth import GrowthDay
 from ..analysis.totals import CommandTotals, DayTotals
 from .batch import WriteBatch
+from .dashboard import AuditSearch, CommandDay, HealthReportRow, ServerActivity
 
 __all__ = (
     "AUDIT_COLUMNS",
@@ -225,6 +226,38 @@ class Storage(ABC):
     @abstractmethod
     async def prune_loop_stalls(self, before: float) -> int:
         """Delete the stalls that started before ``before``; return how many went."""
+
+    # -- the dashboard's reads (and the health reports it shows) --------------------------------
+
+    @abstractmethod
+    async def store_health_report(self, row: HealthReportRow, *, forget_before: float) -> None:
+        """Replace this process's row of ``health_reports`` with ``row``; delete the rows of
+        processes silent since before ``forget_before`` (gone for good)."""
+
+    @abstractmethod
+    async def health_reports(self) -> list[HealthReportRow]:
+        """Every process's latest health report, most recent first."""
+
+    @abstractmethod
+    async def minute_activity(self, since: float) -> list[tuple[int, int, int]]:
+        """``(minute, commands, failures)`` per minute from epoch second ``since`` on, every
+        guild together, oldest first; ``minute`` is epoch seconds // 60. Minutes without
+        commands are absent."""
+
+    @abstractmethod
+    async def search_audit_logs(self, search: AuditSearch) -> list[dict[str, Any]]:
+        """Audit rows matching ``search``, newest first by ``(executed_at, id)``, at most
+        ``search.limit``, after ``search.after`` (keyset: the same cost on every page)."""
+
+    @abstractmethod
+    async def server_activity(self, today: date) -> list[ServerActivity]:
+        """Every registered guild with its commands, distinct users and failures over the 7 and
+        30 days ending on ``today`` (inclusive)."""
+
+    @abstractmethod
+    async def command_days(self, first: date, last: date, top: int) -> list[CommandDay]:
+        """Per day from ``first`` to ``last``, the runs and latency buckets of the ``top`` most
+        run commands of the range, every guild together. Days without runs are absent."""
 
     @abstractmethod
     async def ping(self) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -48,6 +48,16 @@ from .base import (
     stall_entry,
 )
 from .batch import WriteBatch
+from .dashboard import (
+    HEALTH_COLUMNS,
+    AuditSearch,
+    CommandDay,
+    HealthReportRow,
+    ServerActivity,
+    activity_from_rows,
+    audit_search_clauses,
+    health_row_from_columns,
+)
 from .migrations import pending_migrations
 
 __all__ = ("PostgresStorage",)
@@ -776,6 +786,123 @@ class PostgresStorage(Storage):
         status = await pool.execute("DELETE FROM loop_stalls WHERE started_at < $1", float(before))
         return _rowcount(status)
 
+    async def store_health_report(self, row: HealthReportRow, *, forget_before: float) -> None:
+        pool = self._connected()
+        values = ", ".join(f"${n}" for n in range(1, 10))
+        updates = ", ".join(
+            f"{column} = excluded.{column}" for column in HEALTH_COLUMNS.split(", ")[1:]
+        )
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO health_reports ({HEALTH_COLUMNS}) VALUES ({values})"
+                f" ON CONFLICT (process) DO UPDATE SET {updates}",
+                *row.columns(),
+            )
+            await conn.execute(
+                "DELETE FROM health_reports WHERE checked_at < $1", float(forget_before)
+            )
+
+    async def health_reports(self) -> list[HealthReportRow]:
+        pool = self._connected()
+        rows = await pool.fetch(
+            f"SELECT {HEALTH_COLUMNS} FROM health_reports"
+            ' ORDER BY checked_at DESC, process COLLATE "C"'
+        )
+        return [health_row_from_columns(row) for row in rows]
+
+    async def minute_activity(self, since: float) -> list[tuple[int, int, int]]:
+        pool = self._connected()
+        rows = await pool.fetch(
+            "SELECT minute, SUM(commands), SUM(failures) FROM command_minutes"
+            " WHERE minute >= $1 GROUP BY minute ORDER BY minute",
+            int(since // 60),
+        )
+        return [(int(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    async def search_audit_logs(self, search: AuditSearch) -> list[dict[str, Any]]:
+        pool = self._connected()
+        clauses, params = audit_search_clauses(search, lambda n: f"${n}")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(max(0, search.limit))
+        rows = await pool.fetch(
+            f"SELECT {AUDIT_COLUMNS} FROM audit_logs {where}"
+            f" ORDER BY executed_at DESC, id DESC LIMIT ${len(params)}",
+            *params,
+        )
+        return [audit_entry(row) for row in rows]
+
+    async def server_activity(self, today: date) -> list[ServerActivity]:
+        pool = self._connected()
+        week, month = today - timedelta(days=6), today - timedelta(days=29)
+        async with pool.acquire() as conn:
+            totals = {
+                row[0]: row
+                for row in await conn.fetch(
+                    "SELECT guild_id, SUM(commands), SUM(failed_commands),"
+                    " SUM(commands) FILTER (WHERE day >= $1),"
+                    " SUM(failed_commands) FILTER (WHERE day >= $1)"
+                    " FROM bot_stats WHERE day BETWEEN $2 AND $3 GROUP BY guild_id",
+                    week,
+                    month,
+                    today,
+                )
+            }
+            users = {
+                row[0]: row
+                for row in await conn.fetch(
+                    "SELECT guild_id, COUNT(DISTINCT user_id),"
+                    " COUNT(DISTINCT user_id) FILTER (WHERE day >= $1)"
+                    " FROM daily_users WHERE day BETWEEN $2 AND $3 GROUP BY guild_id",
+                    week,
+                    month,
+                    today,
+                )
+            }
+            servers = await conn.fetch("SELECT guild_id, guild_name, last_seen FROM servers")
+        return [
+            activity_from_rows(
+                server, _or_none(totals.get(server[0]), 3), _or_none(users.get(server[0]), 2)
+            )
+            for server in servers
+        ]
+
+    async def command_days(self, first: date, last: date, top: int) -> list[CommandDay]:
+        pool = self._connected()
+        async with pool.acquire() as conn:
+            commands = [
+                row[0]
+                for row in await conn.fetch(
+                    "SELECT command FROM command_stats WHERE day BETWEEN $1 AND $2"
+                    ' GROUP BY command ORDER BY SUM(count) DESC, command COLLATE "C" LIMIT $3',
+                    first,
+                    last,
+                    max(0, top),
+                )
+            ]
+            if not commands:
+                return []
+            runs = await conn.fetch(
+                "SELECT day, command, SUM(count) FROM command_stats"
+                " WHERE day BETWEEN $1 AND $2 AND command = ANY($3::text[]) GROUP BY day, command",
+                first,
+                last,
+                commands,
+            )
+            buckets: dict[tuple[date, str], dict[int, int]] = {}
+            for day, command, bucket, count in await conn.fetch(
+                "SELECT day, command, bucket, SUM(count) FROM command_latency"
+                " WHERE day BETWEEN $1 AND $2 AND command = ANY($3::text[])"
+                " GROUP BY day, command, bucket",
+                first,
+                last,
+                commands,
+            ):
+                buckets.setdefault((day, command), {})[int(bucket)] = int(count)
+        return [
+            CommandDay(str(row[1]), row[0], int(row[2]), buckets.get((row[0], row[1]), {}))
+            for row in runs
+        ]
+
     async def ping(self) -> None:
         pool = self._connected()
         await pool.fetchval("SELECT 1")
@@ -883,3 +1010,12 @@ async def _release(
 def _terminate(pool: asyncpg.Pool[asyncpg.Record] | None) -> None:
     if pool is not None:
         pool.terminate()
+
+
+def _or_none(row: Any, nulls_from: int) -> Any:
+    """``row`` with the ``FILTER`` sums from index ``nulls_from`` on as 0 where nothing matched
+    (PostgreSQL's SUM over no row is NULL)."""
+    if row is None:
+        return None
+    values = list(row)
+    return [*values[:nulls_from], *(value or 0 for value in values[nulls_from:])]

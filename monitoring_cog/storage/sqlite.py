@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +37,16 @@ from .base import (
     stall_entry,
 )
 from .batch import WriteBatch
+from .dashboard import (
+    HEALTH_COLUMNS,
+    AuditSearch,
+    CommandDay,
+    HealthReportRow,
+    ServerActivity,
+    activity_from_rows,
+    audit_search_clauses,
+    health_row_from_columns,
+)
 from .migrations import pending_migrations
 
 __all__ = ("PRAGMAS", "SQLiteStorage", "register_functions")
@@ -547,6 +557,111 @@ class SQLiteStorage(Storage):
             deleted = cur.rowcount
             await cur.close()
         return max(0, deleted)
+
+    async def store_health_report(self, row: HealthReportRow, *, forget_before: float) -> None:
+        conn = self._connection()
+        async with self._tx_lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute(
+                    f"INSERT OR REPLACE INTO health_reports ({HEALTH_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row.columns(),
+                )
+                await conn.execute(
+                    "DELETE FROM health_reports WHERE checked_at < ?", (forget_before,)
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+
+    async def health_reports(self) -> list[HealthReportRow]:
+        conn = self._connection()
+        async with conn.execute(
+            f"SELECT {HEALTH_COLUMNS} FROM health_reports ORDER BY checked_at DESC, process"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [health_row_from_columns(row) for row in rows]
+
+    async def minute_activity(self, since: float) -> list[tuple[int, int, int]]:
+        conn = self._connection()
+        async with conn.execute(
+            "SELECT minute, SUM(commands), SUM(failures) FROM command_minutes"
+            " WHERE minute >= ? GROUP BY minute ORDER BY minute",
+            (int(since // 60),),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(int(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    async def search_audit_logs(self, search: AuditSearch) -> list[dict[str, Any]]:
+        conn = self._connection()
+        clauses, params = audit_search_clauses(search, lambda _: "?")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(max(0, search.limit))
+        async with conn.execute(
+            f"SELECT {AUDIT_COLUMNS} FROM audit_logs {where}"
+            " ORDER BY executed_at DESC, id DESC LIMIT ?",
+            params,
+        ) as cur:
+            rows = await cur.fetchall()
+        return [audit_entry(row) for row in rows]
+
+    async def server_activity(self, today: date) -> list[ServerActivity]:
+        conn = self._connection()
+        week = (today - timedelta(days=6)).isoformat()
+        month = (today - timedelta(days=29)).isoformat()
+        last = today.isoformat()
+        async with conn.execute(
+            "SELECT guild_id, SUM(commands), SUM(failed_commands),"
+            " SUM(CASE WHEN day >= ? THEN commands ELSE 0 END),"
+            " SUM(CASE WHEN day >= ? THEN failed_commands ELSE 0 END)"
+            " FROM bot_stats WHERE day BETWEEN ? AND ? GROUP BY guild_id",
+            (week, week, month, last),
+        ) as cur:
+            totals = {row[0]: row for row in await cur.fetchall()}
+        async with conn.execute(
+            "SELECT guild_id, COUNT(DISTINCT user_id),"
+            " COUNT(DISTINCT CASE WHEN day >= ? THEN user_id END)"
+            " FROM daily_users WHERE day BETWEEN ? AND ? GROUP BY guild_id",
+            (week, month, last),
+        ) as cur:
+            users = {row[0]: row for row in await cur.fetchall()}
+        async with conn.execute("SELECT guild_id, guild_name, last_seen FROM servers") as cur:
+            servers = await cur.fetchall()
+        return [
+            activity_from_rows(server, totals.get(server[0]), users.get(server[0]))
+            for server in servers
+        ]
+
+    async def command_days(self, first: date, last: date, top: int) -> list[CommandDay]:
+        conn = self._connection()
+        span = (first.isoformat(), last.isoformat())
+        async with conn.execute(
+            "SELECT command FROM command_stats WHERE day BETWEEN ? AND ?"
+            " GROUP BY command ORDER BY SUM(count) DESC, command LIMIT ?",
+            (*span, max(0, top)),
+        ) as cur:
+            commands = [row[0] for row in await cur.fetchall()]
+        if not commands:
+            return []
+        marks = ", ".join("?" for _ in commands)
+        async with conn.execute(
+            "SELECT day, command, SUM(count), monitoring_sum_latency(latency)"
+            " FROM command_stats LEFT JOIN command_latency USING (guild_id, day, command)"
+            f" WHERE day BETWEEN ? AND ? AND command IN ({marks}) GROUP BY day, command",
+            (*span, *commands),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            CommandDay(
+                str(row[1]),
+                date.fromisoformat(row[0]),
+                int(row[2]),
+                PackedBuckets.from_blob(row[3]),
+            )
+            for row in rows
+        ]
 
     async def ping(self) -> None:
         if self._reopen_reason() is not None:
