@@ -1,0 +1,467 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by Playwright.
+
+The demo's simulated month (:func:`monitoring_cog.cli.demo.run_demo`, ending now) is served live
+by the dashboard server, in this process on 127.0.0.1 and a free port. The browser signs in
+through the form (and once with ``?token=``), opens every page and checks what a person would see:
+each chart drew its data (pixels of the dataset's colour read back from the canvas), no console
+error or uncaught exception, and no request left the dashboard's own origin (the pages load
+nothing from elsewhere). On the overview, a command recorded through the Database API while the
+page is open shows up without a reload, through the event stream, and through polling when the
+stream is refused.
+
+Screenshots of every page go to a temporary folder; with ``MONITORING_SCREENSHOTS=<folder>`` the
+server page is also written there as ``dashboard-server.png`` (the README's picture:
+``MONITORING_SCREENSHOTS=docs``).
+
+Chromium is Debian's ``chromium`` package (``.ci/run`` installs it); without it, or without the
+``playwright`` package, these tests skip, saying so, or fail when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from monitoring_cog import Database, create_monitoring_system
+from monitoring_cog.cli.demo import demo_config, run_demo
+from monitoring_cog.collectors.health_reports import HealthReportWriter
+from monitoring_cog.config import DashboardConfig
+from monitoring_cog.recording.records import (
+    CommandRecord,
+    GrowthKind,
+    GrowthRecord,
+    PopulationRecord,
+)
+from monitoring_cog.web.dashboard.server import DashboardServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "browser-test-token-0123456789"
+TIMEOUT_MS = 15_000
+PAGES = {
+    "overview": "/",
+    "servers": "/servers",
+    "commands": "/commands",
+    "audit": "/audit",
+    "stalls": "/stalls",
+    "growth": "/growth",
+}
+"""Pages by name (the server page's path needs a guild id: see ``test_every_page_draws``)."""
+CHARTS = {
+    "overview": ["cpm-chart"],
+    "servers": [],
+    "server": ["chart-commands", "chart-users", "chart-music", "chart-skips", "chart-top"],
+    "commands": ["chart-one", "chart-p95"],
+    "audit": [],
+    "stalls": ["chart-stalls"],
+    "growth": ["chart-guilds", "chart-joins"],
+}
+"""The charts each page must draw, by the id of the box holding the canvas."""
+
+
+def _browser_or_skip() -> Any:
+    """Playwright's async API, once both it and Chromium are there (else skip, or fail on CI)."""
+    problem = None
+    try:
+        from playwright import async_api
+    except ImportError:
+        problem = "the playwright package is not installed (pip install -e '.[test]')"
+    if problem is None and not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
+        problem = f"{CHROMIUM} not found (Debian/Ubuntu: apt-get install chromium chromium-driver)"
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return async_api
+
+
+@dataclass
+class Watch:
+    """What the browser did: every request's URL, console errors and uncaught exceptions."""
+
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, context: Any) -> None:
+        context.on("request", lambda request: self.requests.append(request.url))
+        context.on("page", self._page)
+
+    def _page(self, page: Any) -> None:
+        page.on(
+            "console",
+            lambda message: (
+                self.errors.append(f"console: {message.text} at {message.location}")
+                if message.type == "error"
+                else None
+            ),
+        )
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+
+    def assert_clean(self, origin: str) -> None:
+        assert self.errors == []
+        foreign = [url for url in self.requests if not url.startswith(origin + "/")]
+        assert foreign == []
+        assert self.requests, "the browser made no request at all"
+
+
+@dataclass
+class Dashboard:
+    url: str
+    db: Any
+    guilds: list[tuple[str, str]]
+    growth: Growth
+    shots: Path
+
+
+CHECK_INTERVAL = 60.0
+CHECKS = 30
+"""Health checks run before the browser comes: the overview's timeline."""
+
+
+@dataclass(frozen=True)
+class Growth:
+    """The growth recorded for the test (the demo records none): per day, oldest first."""
+
+    joins: list[int]
+    leaves: list[int]
+    guilds: list[int]
+
+
+def record_growth(db: Database, days: int = 30, seed: int = 11) -> Growth:
+    """Servers joined and left over the last ``days`` UTC days, and each day's population."""
+    draw = random.Random(seed)
+    now = db.clock.time()
+    today = now // 86400 * 86400
+    growth = Growth([], [], [])
+    guilds = 120
+    for back in range(days - 1, -1, -1):
+        start = today - back * 86400
+        joins, leaves = draw.randint(0, 6), draw.randint(0, 3)
+        for n in range(joins + leaves):
+            kind = GrowthKind.JOIN if n < joins else GrowthKind.LEAVE
+            assert db.submit(GrowthRecord(kind, min(start + 3600 + n * 60, now - 1)))
+        guilds += joins - leaves
+        at = min(start + 20 * 3600, now - 1)
+        assert db.submit(PopulationRecord(0, 1, guilds, guilds * 37, at))
+        growth.joins.append(joins)
+        growth.leaves.append(leaves)
+        growth.guilds.append(guilds)
+    return growth
+
+
+@contextlib.asynccontextmanager
+async def serve(path: Path) -> AsyncIterator[tuple[str, Database, Growth]]:
+    """The dashboard on the demo's database, live: this process's health check, and two other
+    processes of the bot in ``health_reports``, one of them silent for ten minutes (down)."""
+    db = Database(path, config=demo_config(path))
+    system = create_monitoring_system(db, make_current=False)
+    growth = record_growth(db)
+    await db.flush()
+    mine = HealthReportWriter(
+        db, check_interval=CHECK_INTERVAL, process_name="bot-1", shard_ids=lambda: (0, 1)
+    )
+    for _ in range(CHECKS):
+        mine.submit(await system.health_check.get_full_health_report())
+    report = await system.health_check.get_full_health_report()
+    mine.submit(report)
+    other = HealthReportWriter(
+        db, check_interval=CHECK_INTERVAL, process_name="bot-2", shard_ids=lambda: (2, 3)
+    )
+    other.submit(report)
+    silent = HealthReportWriter(
+        db, check_interval=CHECK_INTERVAL, process_name="bot-3", shard_ids=lambda: (4, 5)
+    )
+    then = datetime.fromtimestamp(db.clock.time() - 600, UTC).isoformat()
+    silent.submit({**report, "timestamp": then})
+    for writer in (mine, other, silent):
+        await writer.close()
+    server = DashboardServer(
+        db,
+        DashboardConfig(port=0),
+        health=system.health_check,
+        writer=mine,
+        token=TOKEN,
+        host="127.0.0.1",
+    )
+    await server.start()
+    try:
+        yield server.url, db, growth
+    finally:
+        await server.stop()
+        await db.close()
+
+
+@pytest.fixture(scope="module")
+def screenshot_target() -> Path | None:
+    """Where the README's picture of the server page goes (``MONITORING_SCREENSHOTS``), if set."""
+    folder = os.environ.get("MONITORING_SCREENSHOTS")
+    return Path(folder) if folder else None
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def dashboard(
+    tmp_path_factory: pytest.TempPathFactory, shots: Path
+) -> AsyncIterator[Dashboard]:
+    _browser_or_skip()
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    result = await run_demo(path)
+    async with serve(path) as (url, db, growth):
+        yield Dashboard(url, db, result.guilds, growth, shots)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser(dashboard: Dashboard) -> AsyncIterator[Any]:
+    api = _browser_or_skip()
+    async with api.async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def new_context(browser: Any, watch: Watch, scheme: str = "light") -> Any:
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme=scheme, locale="en-GB"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    watch.attach(context)
+    return context
+
+
+async def sign_in(page: Any, url: str, path: str = "/") -> None:
+    """Sign in through the login form, starting from ``path`` (which the form returns to)."""
+    await page.goto(url + path)
+    assert page.url.startswith(url + "/login")
+    await page.fill("#token", TOKEN)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(url + path)
+
+
+CHART_PIXELS = """
+(ids) => ids.map((id) => {
+  const canvas = document.querySelector('#' + id + ' canvas');
+  if (!canvas) return { id, error: 'no canvas' };
+  const chart = Chart.getChart(canvas);
+  if (!chart) return { id, error: 'no chart' };
+  // Only the plot area: the legend's boxes are drawn in the datasets' colours too.
+  const ratio = chart.currentDevicePixelRatio || 1;
+  const area = chart.chartArea;
+  const x = Math.ceil(area.left * ratio), y = Math.ceil(area.top * ratio);
+  const w = Math.floor((area.right - area.left) * ratio);
+  const h = Math.floor((area.bottom - area.top) * ratio);
+  const { data } = canvas.getContext('2d').getImageData(x, y, w, h);
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const counts = chart.data.datasets.map((set) => {
+    const colour = String(set.borderColor);
+    if (!/^#[0-9a-f]{6}$/i.test(colour)) return 0;
+    const [r, g, b] = rgb(colour);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] > 200 && Math.abs(data[i] - r) < 16 && Math.abs(data[i + 1] - g) < 16
+          && Math.abs(data[i + 2] - b) < 16) n++;
+    }
+    return n;
+  });
+  const values = chart.data.datasets.flatMap((set) => set.data).filter((v) => v);
+  return { id, counts, values: values.length, width: canvas.width };
+})
+"""
+
+
+async def assert_charts_drew(page: Any, ids: list[str]) -> None:
+    """Each chart has a canvas with data in it, and the data's colours are on the canvas."""
+    if not ids:
+        return
+    await page.wait_for_function(
+        "(ids) => ids.every((id) => { const c = document.querySelector('#' + id + ' canvas');"
+        " return c && Chart.getChart(c); })",
+        arg=ids,
+    )
+    for chart in await page.evaluate(CHART_PIXELS, ids):
+        assert "error" not in chart, chart
+        assert chart["width"] > 100, chart
+        assert chart["values"] > 0, f"{chart['id']} has no data"
+        assert max(chart["counts"]) > 30, f"{chart['id']} drew no data: {chart}"
+
+
+async def test_login_form_then_every_page_draws(
+    browser: Any, dashboard: Dashboard, screenshot_target: Path | None
+) -> None:
+    watch = Watch()
+    context = await new_context(browser, watch)
+    page = await context.new_page()
+    origin = dashboard.url
+
+    # A wrong token is turned away with a message; the right one opens the page asked for.
+    await page.goto(origin + "/servers")
+    assert page.url.startswith(origin + "/login")
+    await page.fill("#token", "not-the-token")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/login\?.*error=1.*"))
+    assert await page.is_visible("#error")
+    await sign_in(page, origin, "/servers")
+
+    showcase_id, showcase_name = dashboard.guilds[0]
+    paths = {**PAGES, "server": f"/servers/{showcase_id}"}
+    for name, path in paths.items():
+        await page.goto(origin + path)
+        await page.wait_for_load_state("networkidle") if name != "overview" else None
+        await assert_charts_drew(page, CHARTS[name])
+        await page.screenshot(path=str(dashboard.shots / f"{name}.png"), full_page=True)
+        assert not await page.query_selector(".banner"), await page.inner_text(".banner")
+
+    # What each page shows, beyond the charts.
+    await page.goto(origin + "/servers")
+    await page.wait_for_selector("#servers tbody tr")
+    names = await page.locator("#servers tbody tr td:first-child a").all_inner_texts()
+    assert sorted(names) == sorted(name for _, name in dashboard.guilds)
+    await page.fill("#search", showcase_name[:5])
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#servers tbody tr').length === 1"
+    )
+    assert await page.locator("#servers tbody tr a").inner_text() == showcase_name
+
+    await page.goto(origin + paths["server"])
+    await page.wait_for_selector("#performance tbody tr")
+    assert await page.inner_text("#title") == showcase_name
+    await page.click("#range button[data-value='30']")
+    await page.wait_for_function(
+        "() => Chart.getChart(document.querySelector('#chart-commands canvas'))"
+        ".data.labels.length === 30"
+    )
+    await assert_charts_drew(page, CHARTS["server"])
+    await page.screenshot(path=str(dashboard.shots / "server-30-days.png"), full_page=True)
+    if screenshot_target is not None:
+        # Playwright makes the folder.
+        target = screenshot_target / "dashboard-server.png"
+        await page.screenshot(path=str(target), full_page=True)
+
+    await page.goto(origin + "/audit")
+    await page.wait_for_selector("#rows tbody tr")
+    assert await page.locator("#rows tbody tr").count() == 100
+    await page.select_option("select[name=outcome]", "failure")
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('#rows tbody tr')]"
+        ".every((r) => r.classList.contains('failed'))"
+    )
+    assert "outcome=failure" in await page.get_attribute("#csv", "href")
+
+    watch.assert_clean(origin)
+    await context.close()
+
+
+async def test_token_in_the_address_signs_in(browser: Any, dashboard: Dashboard) -> None:
+    watch = Watch()
+    context = await new_context(browser, watch, scheme="dark")
+    page = await context.new_page()
+    await page.goto(f"{dashboard.url}/growth?token={TOKEN}")
+    assert page.url == dashboard.url + "/growth"
+    await assert_charts_drew(page, CHARTS["growth"])
+    growth = dashboard.growth
+    figures = await page.locator("#growth-figures .figure").all_inner_texts()
+    net = sum(growth.joins) - sum(growth.leaves)
+    assert figures[0] == f"{growth.guilds[-1]:,}"
+    assert figures[2:] == [str(sum(growth.joins)), str(sum(growth.leaves)), f"{net:+d}"]
+    drawn = await page.evaluate(
+        "Chart.getChart(document.querySelector('#chart-guilds canvas')).data.datasets[0].data"
+    )
+    assert len(drawn) == 90
+    assert drawn[-30:] == growth.guilds
+    watch.assert_clean(dashboard.url)
+    await context.close()
+
+
+LATEST_MINUTE = """() => {
+  const latest = document.getElementById('cpm-last');
+  return { minute: Number(latest.dataset.minute), commands: Number(latest.dataset.commands) };
+}"""
+
+LATEST_GREW = """([minute, before, added]) => {
+  const latest = document.getElementById('cpm-last');
+  const now = Number(latest.dataset.commands);
+  // Past a minute's end the latest minute starts from nothing.
+  return Number(latest.dataset.minute) === minute ? now >= before + added : now >= added;
+}"""
+
+
+def record_commands(db: Database, guild: tuple[str, str], count: int) -> None:
+    """``count`` commands run now, recorded through the Database API."""
+    now = db.clock.time()
+    for n in range(count):
+        record = CommandRecord(
+            guild[0], guild[1], "424242", "browser_test", "ping", None, 0.05, True,
+            None, None, now - n * 0.001,
+        )  # fmt: skip
+        assert db.submit(record)
+
+
+async def test_the_overview_follows_a_recorded_command_live(
+    browser: Any, dashboard: Dashboard
+) -> None:
+    watch = Watch()
+    context = await new_context(browser, watch)
+    page = await context.new_page()
+    await sign_in(page, dashboard.url, "/")
+    await page.wait_for_function("() => document.getElementById('live-mode').textContent == 'live'")
+    await assert_charts_drew(page, CHARTS["overview"])
+    # Three processes: this one, another reporting, and one silent for ten minutes.
+    assert await page.locator("#processes tbody tr").count() == 3
+    down = await page.locator("#processes tbody tr.down").evaluate_all(
+        "rows => rows.map(r => r.dataset.process)"
+    )
+    assert down == ["bot-3"]
+    assert await page.locator("#timeline .tick").count() == CHECKS + 1
+    components = await page.locator("#components .card").evaluate_all(
+        "cards => cards.map(c => c.dataset.component)"
+    )
+    assert {"memory", "cpu", "database", "error_rate", "recording"} <= set(components)
+
+    before = await page.evaluate(LATEST_MINUTE)
+    record_commands(dashboard.db, dashboard.guilds[0], 5)
+    await dashboard.db.flush()
+    await page.wait_for_function(LATEST_GREW, arg=[before["minute"], before["commands"], 5])
+    assert any(url.endswith("/api/health/stream") for url in watch.requests)
+    watch.assert_clean(dashboard.url)
+    await context.close()
+
+
+async def test_the_overview_polls_when_the_stream_is_refused(
+    browser: Any, dashboard: Dashboard
+) -> None:
+    watch = Watch()
+    context = await new_context(browser, watch)
+    await context.route("**/api/health/stream", lambda route: route.abort())
+    page = await context.new_page()
+    await sign_in(page, dashboard.url, "/")
+    await page.wait_for_function(
+        "() => document.getElementById('live-mode').textContent === 'updating every 5 s'"
+    )
+    before = await page.evaluate(LATEST_MINUTE)
+    polls = sum(url.endswith("/api/health") for url in watch.requests)
+    record_commands(dashboard.db, dashboard.guilds[1], 4)
+    await dashboard.db.flush()
+    await page.wait_for_function(LATEST_GREW, arg=[before["minute"], before["commands"], 4])
+    assert sum(url.endswith("/api/health") for url in watch.requests) > polls
+    # The refused stream is the only failure the page met (Chromium reports it as an error).
+    watch.errors = [e for e in watch.errors if "/api/health/stream" not in e]
+    watch.assert_clean(dashboard.url)
+    await context.close()
