@@ -350,9 +350,10 @@ async def test_login_form_then_every_page_draws(
     await assert_charts_drew(page, CHARTS["server"])
     await page.screenshot(path=str(dashboard.shots / "server-30-days.png"), full_page=True)
     if screenshot_target is not None:
-        # Playwright makes the folder.
+        # The charts and the per-command table (Playwright makes the folder).
         target = screenshot_target / "dashboard-server.png"
-        await page.screenshot(path=str(target), full_page=True)
+        top = {"x": 0, "y": 0, "width": 1280, "height": 1500}
+        await page.screenshot(path=str(target), full_page=True, clip=top)
 
     await page.goto(origin + "/audit")
     await page.wait_for_selector("#rows tbody tr")

@@ -231,7 +231,8 @@
       }),
     };
     const scales = {
-      x: { stacked: Boolean(opts.stacked), grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true } },
+      // Every label while they fit (command names); dates and minutes thin out.
+      x: { stacked: Boolean(opts.stacked), grid: { display: false }, ticks: { maxRotation: labels.length > 12 ? 0 : 45, autoSkip: labels.length > 12 } },
       y: {
         stacked: Boolean(opts.stacked),
         beginAtZero: true,

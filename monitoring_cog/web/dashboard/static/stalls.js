@@ -25,7 +25,8 @@
     }
     MC.chart(document.getElementById("chart-stalls"), "bar", keys.map(MC.day), [
       { label: "stalls", data: keys.map((k) => count.get(k)), colour: "--accent-2" },
-      { label: "longest (ms)", data: keys.map((k) => longest.get(k)), colour: "--critical", type: "line", axis: "y2" },
+      // No point on a day without a stall (rather than a zero).
+      { label: "longest (ms)", data: keys.map((k) => longest.get(k) || null), colour: "--critical", type: "line", axis: "y2" },
     ], { y2: "ms" });
   }
 
