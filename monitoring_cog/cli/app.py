@@ -1,8 +1,9 @@
 """The ``monitoring-cog`` command line (also ``python -m monitoring_cog``).
 
 Commands: ``demo`` (a simulated month, no Discord token needed), the operator's ``report``,
-``health``, ``prune``, ``forget-user``, ``export`` and ``migrate``, and ``run`` (a minimal bot
-hosting the cog). All of them read the config file the bot reads.
+``health``, ``prune``, ``forget-user``, ``export`` and ``migrate``, ``dashboard`` (the web
+dashboard on the database alone), and ``run`` (a minimal bot hosting the cog). All of them read
+the config file the bot reads.
 
 :func:`main` is the entry point: it runs the command and turns every user error (bad option, bad
 config, unusable database) into one line on stderr and exit code 2, never a traceback (see
@@ -93,13 +94,32 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Last day of the simulated month, UTC (default: today).",
 )
+@click.option(
+    "--dashboard",
+    "with_dashboard",
+    is_flag=True,
+    help="Then serve the month in the web dashboard (prints the address to open).",
+)
+@click.option("--host", help="Dashboard address (default: [dashboard] host).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Dashboard port (default: [dashboard] port)."
+)
 @click.pass_obj
-def demo(state: CliState, seed: int, database: Path | None, today: datetime | None) -> None:
+def demo(
+    state: CliState,
+    seed: int,
+    database: Path | None,
+    today: datetime | None,
+    with_dashboard: bool,
+    host: str | None,
+    port: int | None,
+) -> None:
     """Simulate a month of a music bot in several servers, then show its reports.
 
     A real discord.py bot with the monitoring cog runs prefix, hybrid and slash commands through
     discord.py's own dispatch, with no connection to Discord and no token. Then what /health,
-    /stats weekly, /stats monthly and /stats performance would show is printed here.
+    /stats weekly, /stats monthly and /stats performance would show is printed here. With
+    --dashboard, the month is then served in the web dashboard until Ctrl-C.
     """
     from .demo import DEMO_DAYS, default_database, run_demo
     from .demo_report import demo_footer, render_demo, write_demo_config
@@ -128,6 +148,47 @@ def demo(state: CliState, seed: int, database: Path | None, today: datetime | No
     config_file = write_demo_config(path) if database is None else None
     out_console().print(render_demo(result, DEMO_DAYS, elapsed))
     click.echo(demo_footer(result, config_file))
+    if with_dashboard:
+        from ..database import Database
+
+        config = state.config()
+        demo_db = Database(path, config=config)
+        _serve_dashboard(demo_db, config, host, port)
+
+
+def _serve_dashboard(db: Any, config: Any, host: str | None, port: int | None) -> None:
+    """Serve the dashboard on ``db`` until Ctrl-C, printing the address to open."""
+    from .dashboard import dashboard_token, serve_dashboard
+
+    token, generated = dashboard_token(config)
+
+    def announce(server: Any) -> None:
+        click.echo("")
+        click.echo(f"Dashboard: {server.login_url}")
+        if generated:
+            click.echo("(a token made for this run; set $MONITORING_DASHBOARD_TOKEN to choose one)")
+        click.echo("Serving until Ctrl-C.", nl=True)
+        sys.stdout.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(serve_dashboard(db, config, token=token, host=host, port=port, announce=announce))
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: [dashboard] host).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port (default: [dashboard] port; 0: any)."
+)
+@click.pass_obj
+def dashboard(state: CliState, host: str | None, port: int | None) -> None:
+    """Serve the web dashboard from the configured database (no bot needed).
+
+    Shows the health reports the bot's processes stored, and every page and API call of the
+    dashboard. The token is $MONITORING_DASHBOARD_TOKEN or [dashboard] token, else a random one
+    for this run; the address to open, token included, is printed.
+    """
+    config = state.config()
+    _serve_dashboard(state.existing_database(config), config, host, port)
 
 
 @cli.command()

@@ -479,6 +479,8 @@ async def run_demo(
             result.disconnects = gateway.disconnects
             showcase = str(guilds[0].id)
             result.health = await system.health_check.get_full_health_report()
+            # Stored as the bot's health loop stores it: the dashboard's overview shows it.
+            monitoring.health_writer.submit(result.health)
             result.weekly = await system.stats_collector.generate_weekly_report(showcase)
             result.monthly = await system.stats_collector.generate_monthly_report(showcase)
             result.performance = await system.perf_monitor.get_performance_stats(showcase, 7)

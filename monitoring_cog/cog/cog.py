@@ -27,6 +27,7 @@ from discord.ext import commands
 
 from ..collectors.cpu import SAMPLES_PER_WINDOW
 from ..collectors.health import ProcessSampler
+from ..collectors.health_reports import HealthReportWriter
 from ..collectors.periodic import periodic
 from ..collectors.statistics import PERIODS
 from ..collectors.system import (
@@ -52,6 +53,7 @@ from .embeds import alert_embed, health_embed, performance_embed, report_embed
 from .error_replies import error_reply
 
 if TYPE_CHECKING:
+    from ..web.dashboard.server import DashboardServer
     from ..web.metrics_server import MetricsServer
 
 __all__ = ("MonitoringCog", "setup")
@@ -152,7 +154,22 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self._previous_system: MonitoringSystem | None = None
         self._population_counted = False
         self.metrics_server: MetricsServer | None = None
-        """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``)."""
+        """The ``/metrics`` and ``/healthz`` endpoint while it runs (``[metrics] enabled``); when
+        it shares the dashboard's host and port, the dashboard's server serves it."""
+        self.dashboard: DashboardServer | None = None
+        """The web dashboard while it runs (``[dashboard] enabled``)."""
+        # Read now: a missing token fails at start-up, naming dashboard.token.
+        self._dashboard_token = (
+            self.config.dashboard.token_value() if self.config.dashboard.enabled else None
+        )
+        self.health_writer = HealthReportWriter(
+            self.db,
+            check_interval=self.config.health.check_interval,
+            process_name=self.config.dashboard.process_name,
+            shard_ids=self._shard_ids,
+        )
+        """Stores each background check's report as this process's row of ``health_reports``
+        (the dashboard's list of processes, and what it shows run without the bot)."""
         self.rate_limits = RateLimitMonitor(
             events=self.vital_events,
             clock=self.db.clock,
@@ -231,8 +248,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         if self.config.retention.audit_days > 0:  # 0 keeps audit rows forever.
             self.prune_loop.change_interval(seconds=self.config.retention.prune_interval)
             self.prune_loop.start()
-        if self.config.metrics.enabled:
-            await self._start_metrics()
+        await self._start_http()
         _log.info("monitoring: loaded; recording into %s", self.db.path)
 
     async def cog_unload(self) -> None:
@@ -253,6 +269,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.gateway.detach(self.system.health_check)
         self.error_kinds.detach()
         self._stop_stall_monitor()
+        await self._stop_dashboard()
         await self._stop_metrics()
         # A prune cut short loses nothing: each batch is its own transaction. A health check
         # cut short may be waiting on the database: it gets a share of the time, no more, so
@@ -274,6 +291,8 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
                 await asyncio.wait({task}, timeout=max(0.0, loops_done_by - clock.time()))
         if peek_current_system() is self.system:
             set_current_system(self._previous_system)
+        # The last report's row: a share of the time, like the loops.
+        await self.health_writer.close(within=max(0.0, loops_done_by - clock.time()))
         remaining = max(0.0, deadline - clock.time())
         # The webhook posts what it holds while the database closes, within the same deadline.
         webhook_closing = self._close_webhook(remaining)
@@ -338,12 +357,35 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         self.vital_events.unsubscribe(webhook)
         return asyncio.ensure_future(webhook.close(within=within))
 
-    async def _start_metrics(self) -> None:
+    def _shard_ids(self) -> list[int]:
+        """The shard ids this process runs (none known before it connects)."""
+        bot: Any = self.bot
+        ids = getattr(bot, "shard_ids", None)
+        if ids is None and isinstance(bot, commands.AutoShardedBot):
+            ids = list(bot.shards)
+        if ids is None:
+            ids = [bot.shard_id] if bot.shard_id is not None else []
+        return [int(shard) for shard in ids]
+
+    async def _start_http(self) -> None:
+        metrics, dashboard = self.config.metrics, self.config.dashboard
+        shared = (
+            metrics.enabled
+            and dashboard.enabled
+            and (metrics.host, metrics.port) == (dashboard.host, dashboard.port)
+            and metrics.port != 0
+        )
+        if metrics.enabled and not shared:
+            await self._start_metrics()
+        if dashboard.enabled:
+            await self._start_dashboard(with_metrics=shared)
+
+    def _new_metrics_server(self) -> MetricsServer:
         # Imported here: prometheus_client is only loaded when the endpoint is on.
         from ..web.metrics_server import MetricsServer
 
         settings = self.config.metrics
-        server = MetricsServer(
+        return MetricsServer(
             self.system,
             settings.host,
             settings.port,
@@ -351,6 +393,47 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
             webhook=self.webhook,
             gateway=self.gateway,
         )
+
+    async def _start_dashboard(self, *, with_metrics: bool) -> None:
+        # Imported here: the dashboard's modules load only when it is on.
+        from ..web.dashboard.server import DashboardServer
+
+        settings = self.config.dashboard
+        metrics = self._new_metrics_server() if with_metrics else None
+        assert self._dashboard_token is not None
+        server = DashboardServer(
+            self.db,
+            settings,
+            health=self.system.health_check,
+            writer=self.health_writer,
+            token=self._dashboard_token,
+            public_routes=metrics.add_routes if metrics is not None else None,
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            # Monitoring never stops the bot: without its dashboard, it still records everything.
+            _log.error(
+                "monitoring: the dashboard cannot listen on %s:%s (%s); the bot runs on without "
+                "it. Free the port or change [dashboard] port.",
+                settings.host,
+                settings.port,
+                exc.strerror or exc,
+            )
+            return
+        self.dashboard = server
+
+    async def _stop_dashboard(self) -> None:
+        server, self.dashboard = self.dashboard, None
+        if server is not None:
+            try:
+                await server.stop()
+            except Exception:
+                _log.exception("monitoring: could not stop the dashboard cleanly")
+
+    async def _start_metrics(self) -> None:
+        settings = self.config.metrics
+        server = self._new_metrics_server()
         try:
             await server.start()
         except OSError as exc:
@@ -412,6 +495,7 @@ class MonitoringCog(commands.Cog, name="Monitoring"):
         is also emitted as a ``"status_change"`` vital event (the webhook's).
         """
         report = await self.system.health_check.get_full_health_report()
+        self.health_writer.submit(report)  # Written in the background: the loop goes on.
         change = self.alerter.observe(str(report.get("overall_status", "unhealthy")))
         if change is not None:
             log = _log.warning if change.current != "healthy" else _log.info

@@ -121,9 +121,15 @@ class MetricsServer:
     def make_app(self) -> web.Application:
         """The aiohttp application (``GET /metrics``, ``GET /healthz``), to mount elsewhere."""
         app = web.Application()
+        self.add_routes(app)
+        return app
+
+    def add_routes(self, app: web.Application) -> list[str]:
+        """Add ``GET /metrics`` and ``GET /healthz`` to another application (the dashboard's,
+        when both share a host and port); return their paths."""
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
-        return app
+        return ["/metrics", "/healthz"]
 
     async def start(self) -> None:
         """Start listening.
