@@ -20,10 +20,12 @@ Chromium is Debian's ``chromium`` package (``.ci/run`` installs it); without it,
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import random
 import re
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +123,8 @@ class Dashboard:
     url: str
     db: Any
     guilds: list[tuple[str, str]]
+    failed: int
+    """Failed commands in the demo's audit log (counted with sqlite3)."""
     growth: Growth
     shots: Path
 
@@ -222,8 +226,10 @@ async def dashboard(
     _browser_or_skip()
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     result = await run_demo(path)
+    with contextlib.closing(sqlite3.connect(path)) as plain:
+        [(failed,)] = plain.execute("SELECT count(*) FROM audit_logs WHERE success = 0")
     async with serve(path) as (url, db, growth):
-        yield Dashboard(url, db, result.guilds, growth, shots)
+        yield Dashboard(url, db, result.guilds, failed, growth, shots)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -358,6 +364,18 @@ async def test_login_form_then_every_page_draws(
     await page.goto(origin + "/audit")
     await page.wait_for_selector("#rows tbody tr")
     assert await page.locator("#rows tbody tr").count() == 100
+    ids = "() => [...document.querySelectorAll('#rows tbody tr')].map((r) => Number(r.dataset.id))"
+    first = await page.evaluate(ids)
+    await page.click("#older")
+    await page.wait_for_function("() => document.getElementById('page-info').textContent"
+                                 ".startsWith('page 2')")  # fmt: skip
+    second = await page.evaluate(ids)
+    assert len(second) == 100
+    assert max(second) < min(first)  # newest first, and the next page is older
+    await page.click("#newer")
+    await page.wait_for_function("() => document.getElementById('page-info').textContent"
+                                 ".startsWith('page 1')")  # fmt: skip
+    assert await page.evaluate(ids) == first
     await page.select_option("select[name=outcome]", "failure")
     await page.click("#filters button[type=submit]")
     await page.wait_for_function(
@@ -365,6 +383,15 @@ async def test_login_form_then_every_page_draws(
         ".every((r) => r.classList.contains('failed'))"
     )
     assert "outcome=failure" in await page.get_attribute("#csv", "href")
+    async with page.expect_download() as download_info:
+        await page.click("#csv")
+    download = await download_info.value
+    assert download.suggested_filename == "audit.csv"
+    text = Path(await download.path()).read_text(encoding="utf-8")  # noqa: ASYNC240
+    rows = list(csv.DictReader(text.splitlines()))
+    assert len(rows) == dashboard.failed
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert {row["success"] for row in rows} <= {"0", "false", "False"}
 
     watch.assert_clean(origin)
     await context.close()
