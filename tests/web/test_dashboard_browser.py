@@ -339,6 +339,19 @@ async def test_login_form_then_every_page_draws(
     await page.wait_for_selector("#servers tbody tr")
     names = await page.locator("#servers tbody tr td:first-child a").all_inner_texts()
     assert sorted(names) == sorted(name for _, name in dashboard.guilds)
+    # Sorted by a click on a heading: 7-day commands, most first, then fewest first.
+    column = "() => [...document.querySelectorAll('#servers tbody tr')].map((r) => r.dataset.guild)"
+    by_commands = await page.evaluate(column)
+    await page.click("th[data-sort=commands_7d]")
+    await page.wait_for_selector("th.sorted-asc[data-sort=commands_7d]")
+    assert await page.evaluate(column) == by_commands[::-1]
+    # A page at a time.
+    await page.goto(origin + "/servers?limit=3")
+    await page.wait_for_selector("#more")
+    assert await page.locator("#servers tbody tr").count() == 3
+    await page.click("#more")
+    await page.wait_for_function("() => !document.getElementById('more')")
+    assert await page.evaluate(column) == by_commands
     await page.fill("#search", showcase_name[:5])
     await page.wait_for_function(
         "() => document.querySelectorAll('#servers tbody tr').length === 1"

@@ -14,7 +14,8 @@
     ["failures_30d", "Failures 30 d", true],
     ["last_seen", "Last seen", true],
   ];
-  const LIMIT = 1000;
+  // Servers per page: ?limit= in the address changes it.
+  const LIMIT = Math.min(1000, Math.max(1, Number(new URLSearchParams(location.search).get("limit")) || 200));
   const state = { sort: "commands_7d", order: "desc", q: "" };
   let request = 0;
 
@@ -46,18 +47,34 @@
       el("td", { className: "num", text: MC.ago(server.last_seen) }));
   }
 
-  async function load() {
-    const mine = ++request;
-    const body = await MC.api("/api/servers", { q: state.q, sort: state.sort, order: state.order, limit: LIMIT });
-    if (mine !== request) return; // an older answer arriving after a newer one
+  let shown = [];
+  let nextKey = null;
+
+  function render(total) {
     const box = document.getElementById("servers");
-    const rows = body.servers.map(row);
-    const table = el("table", {}, el("thead", {}, header()), el("tbody", {}, rows));
+    const table = el("table", {}, el("thead", {}, header()), el("tbody", {}, shown.map(row)));
     box.replaceChildren(table);
-    if (!rows.length) box.append(el("div", { className: "empty", text: "No server matches." }));
-    const shown = body.servers.length;
+    if (!shown.length) box.append(el("div", { className: "empty", text: "No server matches." }));
+    if (nextKey) {
+      box.append(el("div", { className: "pager" }, el("button", {
+        type: "button", id: "more", text: "Show more",
+        onclick: () => load(true).catch((err) => MC.fail(box, err)),
+      })));
+    }
     document.getElementById("count").textContent =
-      shown < body.total ? shown + " of " + body.total + " servers" : body.total + (body.total === 1 ? " server" : " servers");
+      shown.length < total ? shown.length + " of " + total + " servers" : total + (total === 1 ? " server" : " servers");
+  }
+
+  /** The first page for the sort and search (or, with more, the next page after those shown). */
+  async function load(more) {
+    const mine = ++request;
+    const body = await MC.api("/api/servers", {
+      q: state.q, sort: state.sort, order: state.order, limit: LIMIT, offset_key: more ? nextKey : "",
+    });
+    if (mine !== request) return; // an older answer arriving after a newer one
+    shown = more ? shown.concat(body.servers) : body.servers;
+    nextKey = body.next_key || null;
+    render(body.total);
   }
 
   MC.start(async () => {
