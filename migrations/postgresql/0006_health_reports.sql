@@ -17,3 +17,6 @@ CREATE TABLE health_reports (
 CREATE INDEX audit_logs_user_time ON audit_logs (user_id, executed_at, id);
 DROP INDEX audit_logs_user;
 CREATE INDEX audit_logs_command_time ON audit_logs (command, executed_at, id);
+-- Failed commands only (a few in a hundred): the failures of a guild, and of the whole bot.
+CREATE INDEX audit_logs_guild_failures ON audit_logs (guild_id, executed_at, id) WHERE NOT success;
+CREATE INDEX audit_logs_failures ON audit_logs (executed_at, id) WHERE NOT success;

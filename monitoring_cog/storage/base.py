@@ -255,9 +255,9 @@ class Storage(ABC):
         30 days ending on ``today`` (inclusive)."""
 
     @abstractmethod
-    async def command_days(self, first: date, last: date, top: int) -> list[CommandDay]:
-        """Per day from ``first`` to ``last``, the runs and latency buckets of the ``top`` most
-        run commands of the range, every guild together. Days without runs are absent."""
+    async def command_days(self, first: date, last: date) -> list[CommandDay]:
+        """Per day from ``first`` to ``last``, each command's runs and latency buckets, every
+        guild together. Days without runs are absent."""
 
     @abstractmethod
     async def ping(self) -> None:

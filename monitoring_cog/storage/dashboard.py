@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -112,11 +112,20 @@ class AuditSearch:
     limit: int = 100
 
 
-def audit_search_clauses(search: AuditSearch, placeholder: Any) -> tuple[list[str], list[Any]]:
+def audit_search_clauses(
+    search: AuditSearch,
+    placeholder: Callable[[int], str],
+    outcome: tuple[str, str],
+    unindexed: Callable[[str], str] = lambda column: column,
+) -> tuple[list[str], list[Any]]:
     """``WHERE`` clauses and their parameters for ``search`` in either dialect.
 
     ``placeholder(n)`` spells the n-th parameter (1-based): ``?`` for SQLite, ``$n`` for
-    PostgreSQL. Values always travel as parameters, never in the SQL text.
+    PostgreSQL. ``outcome`` is the (successes, failures) condition, spelled as the partial
+    indexes of failed commands are (so the planner can use them). ``unindexed(column)`` spells a
+    column whose index must not lead the search: with a guild or a user, their own (narrow)
+    index is walked, not a command's (a popular command has millions of rows). Values always
+    travel as parameters, never in the SQL text.
     """
     clauses: list[str] = []
     params: list[Any] = []
@@ -128,14 +137,16 @@ def audit_search_clauses(search: AuditSearch, placeholder: Any) -> tuple[list[st
             marks.append(placeholder(len(params)))
         clauses.append(sql.format(*marks))
 
+    narrow = search.guild_id is not None or search.user_id is not None
     if search.guild_id is not None:
-        add("guild_id = {}", search.guild_id)
+        column = unindexed("guild_id") if search.user_id is not None else "guild_id"
+        add(column + " = {}", search.guild_id)
     if search.user_id is not None:
         add("user_id = {}", search.user_id)
     if search.command is not None:
-        add("command = {}", search.command)
+        add((unindexed("command") if narrow else "command") + " = {}", search.command)
     if search.success is not None:
-        add("success = {}", bool(search.success))
+        clauses.append(outcome[0] if search.success else outcome[1])
     if search.since is not None:
         add("executed_at >= {}", float(search.since))
     if search.until is not None:

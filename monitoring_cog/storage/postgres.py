@@ -821,7 +821,9 @@ class PostgresStorage(Storage):
 
     async def search_audit_logs(self, search: AuditSearch) -> list[dict[str, Any]]:
         pool = self._connected()
-        clauses, params = audit_search_clauses(search, lambda n: f"${n}")
+        clauses, params = audit_search_clauses(
+            search, lambda n: f"${n}", ("success", "NOT success")
+        )
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         params.append(max(0, search.limit))
         rows = await pool.fetch(
@@ -866,36 +868,21 @@ class PostgresStorage(Storage):
             for server in servers
         ]
 
-    async def command_days(self, first: date, last: date, top: int) -> list[CommandDay]:
+    async def command_days(self, first: date, last: date) -> list[CommandDay]:
         pool = self._connected()
         async with pool.acquire() as conn:
-            commands = [
-                row[0]
-                for row in await conn.fetch(
-                    "SELECT command FROM command_stats WHERE day BETWEEN $1 AND $2"
-                    ' GROUP BY command ORDER BY SUM(count) DESC, command COLLATE "C" LIMIT $3',
-                    first,
-                    last,
-                    max(0, top),
-                )
-            ]
-            if not commands:
-                return []
             runs = await conn.fetch(
                 "SELECT day, command, SUM(count) FROM command_stats"
-                " WHERE day BETWEEN $1 AND $2 AND command = ANY($3::text[]) GROUP BY day, command",
+                " WHERE day BETWEEN $1 AND $2 GROUP BY day, command",
                 first,
                 last,
-                commands,
             )
             buckets: dict[tuple[date, str], dict[int, int]] = {}
             for day, command, bucket, count in await conn.fetch(
                 "SELECT day, command, bucket, SUM(count) FROM command_latency"
-                " WHERE day BETWEEN $1 AND $2 AND command = ANY($3::text[])"
-                " GROUP BY day, command, bucket",
+                " WHERE day BETWEEN $1 AND $2 GROUP BY day, command, bucket",
                 first,
                 last,
-                commands,
             ):
                 buckets.setdefault((day, command), {})[int(bucket)] = int(count)
         return [

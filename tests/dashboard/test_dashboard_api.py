@@ -19,6 +19,7 @@ from monitoring_cog.recording.records import (
     PopulationRecord,
     StallRecord,
 )
+from monitoring_cog.web.dashboard.command_days import PAST_DAYS_SECONDS
 
 A, B = "111111111111111111", "222222222222222222"
 USERS = ("900000000000000001", "900000000000000002", "900000000000000003")
@@ -276,3 +277,26 @@ async def test_unknown_guild_has_empty_figures(client: TestClient, seeded: Any) 
     assert (await get_json(client, "/api/servers/333/performance"))["commands"] == []
     assert (await get_json(client, "/api/servers/333/failures"))["failures"] == []
     assert (await get_json(client, "/api/audit", guild_id="333"))["rows"] == []
+
+
+async def test_commands_keep_past_days_and_read_today_fresh(
+    client: TestClient, system: MonitoringSystem, clock: ManualClock, seeded: Any
+) -> None:
+    def runs_on(body: dict[str, Any], command: str, index: int) -> int:
+        [entry] = [c for c in body["commands"] if c["command"] == command]
+        return int(entry["series"][index]["runs"])
+
+    before = await get_json(client, "/api/commands", days=3)
+    yesterday, today = runs_on(before, "ban", 1), runs_on(before, "ban", 2)
+    # One more run today and one written late for yesterday.
+    await system.cmd_logger.log_command(B, "Guild 2", USERS[0], "u", "ban", duration=0.1)
+    await system.cmd_logger.log_command(
+        B, "Guild 2", USERS[0], "u", "ban", duration=0.1, executed_at=clock.time() - 86400
+    )
+    await system.db.flush()
+    after = await get_json(client, "/api/commands", days=3)
+    assert runs_on(after, "ban", 2) == today + 1
+    assert runs_on(after, "ban", 1) == yesterday  # A past day is reused for an hour...
+    clock.advance(PAST_DAYS_SECONDS + 1)
+    later = await get_json(client, "/api/commands", days=3)
+    assert runs_on(later, "ban", 1) == yesterday + 1  # ...then read again.

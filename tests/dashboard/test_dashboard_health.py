@@ -12,8 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from dashboard_support import TOKEN, bearer, get_json
 
 from monitoring_cog import ManualClock, MonitoringSystem
-from monitoring_cog.collectors.health_reports import HealthReportWriter
+from monitoring_cog.collectors.health_reports import FORGET_AFTER, HealthReportWriter
 from monitoring_cog.config import DashboardConfig
+from monitoring_cog.storage.dashboard import HealthReportRow
+from monitoring_cog.web.dashboard.health_view import process_entry
 from monitoring_cog.web.dashboard.server import DashboardServer
 
 GUILD = "111111111111111111"
@@ -123,3 +125,31 @@ async def test_stored_mode_shows_the_last_report_written(
     assert process["process"] == "bot-a"
     assert process["shard_ids"] == [0, 1]
     assert process["down"] is False
+
+
+def test_a_process_is_down_after_two_silent_check_intervals() -> None:
+    row = HealthReportRow(
+        process="p", host="h", pid=1, shard_ids=(), status="healthy", checked_at=1000.0,
+        check_interval=60.0, report={},
+    )  # fmt: skip
+    assert process_entry(row, 1000.0 + 120.0)["down"] is False
+    assert process_entry(row, 1000.0 + 120.5)["down"] is True
+
+
+async def test_a_stored_report_row_is_replaced_not_added(
+    system: MonitoringSystem, clock: ManualClock
+) -> None:
+    writer = HealthReportWriter(system.db, check_interval=60.0, process_name="bot-a")
+    for _ in range(3):
+        writer.submit(await system.health_check.get_full_health_report())
+        await writer.close()
+        clock.advance(60)
+    storage = await system.db.storage()
+    [row] = await storage.health_reports()
+    assert len(row.timeline) == 3
+    # A process silent for the forgetting time goes when another writes.
+    clock.advance(FORGET_AFTER + 1)
+    other = HealthReportWriter(system.db, check_interval=60.0, process_name="bot-b")
+    other.submit(await system.health_check.get_full_health_report())
+    await other.close()
+    assert [r.process for r in await storage.health_reports()] == ["bot-b"]

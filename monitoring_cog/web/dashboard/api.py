@@ -7,7 +7,8 @@ where the key ends in ``_ms``.
 
 The server list's figures (distinct users over 7 and 30 days for every guild) read every
 ``daily_users`` row of the month: they are computed at most once per :data:`SERVERS_CACHE_SECONDS`
-and then filtered, sorted and paged in memory.
+and then filtered, sorted and paged in memory. ``/api/commands`` keeps past days' figures (see
+:mod:`.command_days`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from ...analysis.latency import percentiles
 from ...analysis.reports import period_days
 from ...clock import utc_day
 from ...collectors.statistics import StatisticsCollector
-from ...storage.dashboard import AuditSearch, ServerActivity
+from ...storage.dashboard import AuditSearch, CommandDay, ServerActivity
 from . import params
+from .command_days import CommandDays
 from .live import Snapshot, Streams
 from .params import BadInput
 
@@ -51,6 +53,8 @@ SERVER_SORTS = (
     "users_30d",
     "failures_30d",
 )
+TOP_COMMANDS = 20
+"""Commands ``/api/commands`` shows, the most run first."""
 CSV_PAGE = 1000
 """Audit rows read per query while streaming the CSV download."""
 CSV_COLUMNS = (
@@ -109,6 +113,7 @@ class DashboardApi:
         self.snapshot = snapshot
         self.streams = streams
         self.statistics = StatisticsCollector(db)
+        self.command_days = CommandDays(db)
         self._servers: tuple[float, date, list[ServerActivity]] | None = None
         self._servers_lock = asyncio.Lock()
 
@@ -271,12 +276,15 @@ class DashboardApi:
         """``GET /api/commands?days=30``: the top 20 commands' runs and percentiles per day."""
         days = params.integer(request.query, "days", 30, 1, 90)
         first, last = period_days(self._today(), days)
-        storage = await self._storage()
-        by_command: dict[str, dict[date, Any]] = {}
-        for item in await storage.command_days(first, last, 20):
-            by_command.setdefault(item.command, {})[item.day] = item
+        by_command: dict[str, dict[date, CommandDay]] = {}
+        for items in (await self.command_days.between(first, last)).values():
+            for entry in items:
+                by_command.setdefault(entry.command, {})[entry.day] = entry
+        top = sorted(
+            by_command.items(), key=lambda kv: (-sum(i.runs for i in kv[1].values()), kv[0])
+        )[:TOP_COMMANDS]
         result = []
-        for command, per_day in by_command.items():
+        for command, per_day in top:
             series = []
             for offset in range(days):
                 day = first + timedelta(days=offset)
@@ -291,7 +299,6 @@ class DashboardApi:
             result.append(
                 {"command": command, "runs": sum(p["runs"] for p in series), "series": series}
             )
-        result.sort(key=lambda item: (-item["runs"], item["command"]))
         return _json({"commands": result})
 
     def _search(self, request: web.Request, *, paged: bool) -> AuditSearch:

@@ -17,6 +17,7 @@ construction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -100,6 +101,7 @@ class DashboardServer:
         )
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -146,12 +148,18 @@ class DashboardServer:
             raise
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        # The commands page's past days, read now rather than at its first view.
+        self._warming = asyncio.get_running_loop().create_task(self.api.command_days.warm())
         _log.info("monitoring: serving the dashboard on %s", self.url)
 
     async def stop(self) -> None:
         """End the event streams, stop listening, close connections. Safe to call twice."""
         runner, self._runner = self._runner, None
         self.streams.close()
+        warming, self._warming = self._warming, None
+        if warming is not None and not warming.done():
+            warming.cancel()
+            await asyncio.wait({warming})
         if runner is not None:
             await runner.cleanup()
             _log.info("monitoring: stopped the dashboard")
