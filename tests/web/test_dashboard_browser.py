@@ -431,26 +431,30 @@ async def test_token_in_the_address_signs_in(browser: Any, dashboard: Dashboard)
     await context.close()
 
 
-LATEST_MINUTE = """() => {
-  const latest = document.getElementById('cpm-last');
-  return { minute: Number(latest.dataset.minute), commands: Number(latest.dataset.commands) };
-}"""
-
-LATEST_GREW = """([minute, before, added]) => {
-  const latest = document.getElementById('cpm-last');
-  const now = Number(latest.dataset.commands);
-  // Past a minute's end the latest minute starts from nothing.
-  return Number(latest.dataset.minute) === minute ? now >= before + added : now >= added;
+MINUTE_COUNT = """(minute) => {
+  // The commands the overview shows for one minute (epoch seconds), from the chart's figures.
+  for (const pair of document.getElementById('cpm-chart').dataset.minutes.split(',')) {
+    const [at, commands] = pair.split(':').map(Number);
+    if (at === minute) return commands;
+  }
+  return 0;
 }"""
 
 
-def record_commands(db: Database, guild: tuple[str, str], count: int) -> None:
-    """``count`` commands run now, recorded through the Database API."""
-    now = db.clock.time()
-    for n in range(count):
+async def wait_for_commands_shown(page: Any, minute: float, before: int, added: int) -> None:
+    """Wait until the overview shows ``added`` more commands in ``minute`` than ``before``."""
+    await page.wait_for_function(
+        f"([minute, expected]) => ({MINUTE_COUNT})(minute) >= expected",
+        arg=[minute, before + added],
+    )
+
+
+def record_commands(db: Database, guild: tuple[str, str], count: int, now: float) -> None:
+    """``count`` commands run at ``now``, recorded through the Database API."""
+    for _ in range(count):
         record = CommandRecord(
             guild[0], guild[1], "424242", "browser_test", "ping", None, 0.05, True,
-            None, None, now - n * 0.001,
+            None, None, now,
         )  # fmt: skip
         assert db.submit(record)
 
@@ -481,10 +485,12 @@ async def test_the_overview_follows_a_recorded_command_live(
     )
     assert {"memory", "cpu", "database", "error_rate", "recording"} <= set(components)
 
-    before = await page.evaluate(LATEST_MINUTE)
-    record_commands(dashboard.db, dashboard.guilds[0], 5)
+    now = dashboard.db.clock.time()
+    minute = now // 60 * 60
+    before = await page.evaluate(MINUTE_COUNT, minute)
+    record_commands(dashboard.db, dashboard.guilds[0], 5, now)
     await dashboard.db.flush()
-    await page.wait_for_function(LATEST_GREW, arg=[before["minute"], before["commands"], 5])
+    await wait_for_commands_shown(page, minute, before, 5)
     assert any(url.endswith("/api/health/stream") for url in watch.requests)
     watch.assert_clean(dashboard.url)
     await context.close()
@@ -501,11 +507,13 @@ async def test_the_overview_polls_when_the_stream_is_refused(
     await page.wait_for_function(
         "() => document.getElementById('live-mode').textContent === 'updating every 5 s'"
     )
-    before = await page.evaluate(LATEST_MINUTE)
+    now = dashboard.db.clock.time()
+    minute = now // 60 * 60
+    before = await page.evaluate(MINUTE_COUNT, minute)
     polls = sum(url.endswith("/api/health") for url in watch.requests)
-    record_commands(dashboard.db, dashboard.guilds[1], 4)
+    record_commands(dashboard.db, dashboard.guilds[1], 4, now)
     await dashboard.db.flush()
-    await page.wait_for_function(LATEST_GREW, arg=[before["minute"], before["commands"], 4])
+    await wait_for_commands_shown(page, minute, before, 4)
     assert sum(url.endswith("/api/health") for url in watch.requests) > polls
     # The refused stream is the only failure the page met (Chromium reports it as an error).
     watch.errors = [e for e in watch.errors if "/api/health/stream" not in e]

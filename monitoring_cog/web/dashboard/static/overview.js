@@ -152,10 +152,9 @@
     const failed = list.reduce((sum, m) => sum + m.failed, 0);
     document.getElementById("cpm-total").textContent = MC.num(total);
     document.getElementById("cpm-failed").textContent = MC.num(failed);
-    const latest = document.getElementById("cpm-last");
-    latest.textContent = list.length ? MC.num(list[list.length - 1].commands) : "–";
-    latest.dataset.minute = list.length ? String(list[list.length - 1].minute) : "";
-    latest.dataset.commands = list.length ? String(list[list.length - 1].commands) : "";
+    document.getElementById("cpm-last").textContent = list.length ? MC.num(list[list.length - 1].commands) : "–";
+    // The figures behind the chart, readable without the chart ("minute:commands,...").
+    document.getElementById("cpm-chart").dataset.minutes = list.map((m) => m.minute + ":" + m.commands).join(",");
     const labels = list.map((m) => MC.clock(m.minute));
     const ok = list.map((m) => m.commands - m.failed);
     const bad = list.map((m) => m.failed);
