@@ -75,16 +75,25 @@
       el("tr", {}, el("th", { text: k }), el("td", { className: "num", text: v })))));
   }
 
-  // A report's ranked list (top_events / top_components, when the server has them).
-  function ranking(title, entries) {
-    return el("div", {},
+  // A report's ranked list (top_components / top_events, when the report has them): columns
+  // [heading, key, format], the first one the name.
+  function ranking(title, entries, columns) {
+    return el("div", { className: "ranking", dataset: { ranking: title } },
       el("h2", { text: title }),
-      el("table", {}, el("tbody", {}, entries.map((e) => {
-        const name = e.name || e.event || e.component || e.custom_id || e.command || "?";
-        return el("tr", {}, el("td", {}, el("code", { text: name })),
-          el("td", { className: "num", text: MC.num(e.count !== undefined ? e.count : e.uses) }));
-      }))));
+      el("table", {},
+        el("thead", {}, el("tr", {}, columns.map(([h], i) => el("th", { className: i ? "num" : "", text: h })))),
+        el("tbody", {}, entries.map((e) => el("tr", {}, columns.map(([, key, format], i) => i
+          ? el("td", { className: "num", text: format(e[key]) })
+          : el("td", {}, el("code", { text: e[key] }), e.kind ? el("div", { className: "muted", text: e.kind }) : null)))))));
   }
+
+  const COMPONENT_COLUMNS = [
+    ["Component", "component"], ["Uses", "uses", MC.num], ["Failures", "failures", MC.num],
+    ["Users", "users", MC.num], ["Average", "avg_ms", MC.ms],
+  ];
+  const EVENT_COLUMNS = [
+    ["Event", "name"], ["Count", "count", MC.num], ["Total", "total", MC.num], ["Users", "users", MC.num],
+  ];
 
   async function summary(days) {
     const period = days >= 30 ? "monthly" : "weekly";
@@ -95,10 +104,10 @@
     document.getElementById("summary").replaceChildren(summaryList(report));
     const extras = [];
     if (Array.isArray(report.top_components) && report.top_components.length) {
-      extras.push(ranking("Top components", report.top_components));
+      extras.push(ranking("Top components", report.top_components, COMPONENT_COLUMNS));
     }
     if (Array.isArray(report.top_events) && report.top_events.length) {
-      extras.push(ranking("Top events", report.top_events));
+      extras.push(ranking("Top events", report.top_events, EVENT_COLUMNS));
     }
     document.getElementById("extras").replaceChildren(...extras);
     document.getElementById("extras-panel").classList.toggle("hidden", !extras.length);
