@@ -122,6 +122,7 @@ class Watch:
 class Dashboard:
     url: str
     db: Any
+    path: Path
     guilds: list[tuple[str, str]]
     failed: int
     """Failed commands in the demo's audit log (counted with sqlite3)."""
@@ -229,7 +230,7 @@ async def dashboard(
     with contextlib.closing(sqlite3.connect(path)) as plain:
         [(failed,)] = plain.execute("SELECT count(*) FROM audit_logs WHERE success = 0")
     async with serve(path) as (url, db, growth):
-        yield Dashboard(url, db, result.guilds, failed, growth, shots)
+        yield Dashboard(url, db, path, result.guilds, failed, growth, shots)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -374,6 +375,25 @@ async def test_login_form_then_every_page_draws(
         top = {"x": 0, "y": 0, "width": 1280, "height": 1500}
         await page.screenshot(path=str(target), full_page=True, clip=top)
 
+    # The demo's real stall, blamed on its line, and failed commands with their tracebacks.
+    await page.goto(origin + "/stalls")
+    await page.wait_for_selector("#stalls tbody tr")
+    blamed = await page.locator("#stalls tbody tr code").all_inner_texts()
+    assert any("demo_bot.py:" in text for text in blamed), blamed
+    assert await page.locator("#errors tbody tr").count() > 0
+    traceback = page.locator("#errors tbody tr details pre").first
+    assert "Traceback" in await traceback.text_content()
+
+    # Another command's percentiles, on choosing it.
+    await page.goto(origin + "/commands")
+    await page.wait_for_selector("#table tbody tr")
+    names = await page.locator("#table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.command)"
+    )
+    await page.select_option("#command", names[1])
+    assert await page.inner_text("#one-title") == f"Percentiles of {names[1]} (ms)"
+    await assert_charts_drew(page, CHARTS["commands"])
+
     await page.goto(origin + "/audit")
     await page.wait_for_selector("#rows tbody tr")
     assert await page.locator("#rows tbody tr").count() == 100
@@ -405,6 +425,43 @@ async def test_login_form_then_every_page_draws(
     assert len(rows) == dashboard.failed
     assert len({row["id"] for row in rows}) == len(rows)
     assert {row["success"] for row in rows} <= {"0", "false", "False"}
+
+    # A server and a start time too: the table and the CSV hold exactly the matching rows.
+    await page.fill("input[name=guild_id]", showcase_id)
+    await page.evaluate(  # the last week, in the browser's time zone
+        "(when) => { const d = new Date(when * 1000); const p = (n) => String(n).padStart(2, '0');"
+        " document.querySelector('input[name=since]').value = d.getFullYear() + '-' +"
+        " p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +"
+        " p(d.getMinutes()); }",
+        dashboard.db.clock.time() - 7 * 86400,
+    )
+    since = await page.evaluate(
+        "() => Math.floor(new Date(document.querySelector('input[name=since]').value)"
+        ".getTime() / 1000)"
+    )
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_function(
+        "(guild) => { const rows = [...document.querySelectorAll('#rows tbody tr')];"
+        " return rows.length && rows.every((r) => r.dataset.guild === guild); }",
+        arg=showcase_id,
+    )
+    shown = await page.locator("#rows tbody tr").evaluate_all(
+        "rows => rows.map(r => [Number(r.dataset.at), r.classList.contains('failed')])"
+    )
+    assert all(at >= since and failed for at, failed in shown)
+    with contextlib.closing(sqlite3.connect(dashboard.path)) as plain:
+        [(expected,)] = plain.execute(
+            "SELECT count(*) FROM audit_logs WHERE success = 0 AND guild_id = ?"
+            " AND executed_at >= ?",
+            (showcase_id, since),
+        )
+    assert 0 < len(shown) == min(expected, 100)
+    async with page.expect_download() as download_info:
+        await page.click("#csv")
+    text = Path(await (await download_info.value).path()).read_text(encoding="utf-8")  # noqa: ASYNC240
+    rows = list(csv.DictReader(text.splitlines()))
+    assert len(rows) == expected
+    assert {row["guild_id"] for row in rows} == {showcase_id}
 
     watch.assert_clean(origin)
     await context.close()

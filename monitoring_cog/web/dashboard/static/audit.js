@@ -53,7 +53,7 @@
     const failed = !entry.success;
     const params = entry.parameters && entry.parameters !== "{}" ? String(entry.parameters) : "";
     const detail = entry.traceback || "";
-    return el("tr", { className: failed ? "failed" : "succeeded", dataset: { id: entry.id } },
+    return el("tr", { className: failed ? "failed" : "succeeded", dataset: { id: entry.id, at: entry.executed_at, guild: entry.guild_id } },
       el("td", { text: MC.time(entry.executed_at) }),
       el("td", {}, el("a", { href: "/servers/" + encodeURIComponent(entry.guild_id), text: entry.guild_name || entry.guild_id })),
       el("td", {}, entry.username || "", el("div", { className: "muted", text: entry.user_id })),
