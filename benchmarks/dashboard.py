@@ -8,9 +8,10 @@ Each call's server time is measured by a middleware placed outermost (access che
 JSON), so the client's own work is left out; a streamed answer (the CSV) is timed to its last
 byte. Calls are interleaved round by round; the figure is the median over rounds. ``/api/servers``
 is shown twice: read from the database (its 30-second cache emptied before each call) and from
-the cache, as the dashboard serves it within those 30 seconds; ``/api/commands`` likewise (its past
-days read again, or kept as they are for an hour, today read either way). The first run on a database made
-before the dashboard's migration applies it (new indexes on the audit log): its time is printed.
+the cache, as the dashboard serves it within those 30 seconds; ``/api/commands`` likewise (its
+past days read again, or kept as they are for an hour; today read either way). The first run on
+a database made before the dashboard's migration applies it (new indexes on the audit log): its
+time is printed.
 
 Part 2, the hot path. Three bots in one process, as in ``hot_path.py``: bare, this project, and
 this project with its dashboard enabled and five live tabs open (five event streams, read by a

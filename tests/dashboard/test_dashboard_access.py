@@ -192,3 +192,13 @@ async def test_static_files_need_no_token_and_stay_in_their_folder(
         traversal = await client.get(URL(path, encoded=True), allow_redirects=False)
         assert traversal.status in (403, 404), path
         assert "not for the web" not in await traversal.text()
+
+
+async def test_api_takes_the_token_in_the_query_too(client: TestClient) -> None:
+    right = await client.get("/api/health", params={"token": TOKEN}, allow_redirects=False)
+    assert right.status == 200
+    assert COOKIE_NAME not in session_cookie(right)  # A script's call: no session is opened.
+    wrong = await client.get(
+        "/api/health", params={"token": "not-the-token-at-all-000"}, allow_redirects=False
+    )
+    assert wrong.status == 401
