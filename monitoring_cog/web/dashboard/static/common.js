@@ -139,7 +139,7 @@
     const here = location.pathname.replace(/\/+$/, "") || "/";
     const links = PAGES.map(([href, label]) => {
       const current = href === "/" ? here === "/" : here === href || here.startsWith(href + "/");
-      return el("a", { className: "nav" + (current ? " current" : ""), href, text: label });
+      return el("a", { className: "nav" + (current ? " current" : ""), href, text: label, "aria-current": current ? "page" : null });
     });
     const logout = el(
       "form", { method: "post", action: "/logout" },
