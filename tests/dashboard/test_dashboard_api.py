@@ -19,6 +19,7 @@ from monitoring_cog.recording.records import (
     PopulationRecord,
     StallRecord,
 )
+from monitoring_cog.web.dashboard import api as dashboard_api
 from monitoring_cog.web.dashboard.command_days import PAST_DAYS_SECONDS
 
 A, B = "111111111111111111", "222222222222222222"
@@ -300,3 +301,16 @@ async def test_commands_keep_past_days_and_read_today_fresh(
     clock.advance(PAST_DAYS_SECONDS + 1)
     later = await get_json(client, "/api/commands", days=3)
     assert runs_on(later, "ban", 1) == yesterday + 1  # ...then read again.
+
+
+async def test_audit_csv_pages_through_every_row_once(
+    client: TestClient, seeded: list[tuple[str, str, str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_api, "CSV_PAGE", 5)  # Many keyset pages for a few rows.
+    response = await client.get("/api/audit.csv", headers=bearer())
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert len(rows) == len(seeded)
+    assert len({row["id"] for row in rows}) == len(seeded)
+    assert [row["executed_at"] for row in rows] == sorted(
+        (row["executed_at"] for row in rows), reverse=True
+    )
