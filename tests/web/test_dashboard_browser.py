@@ -263,7 +263,14 @@ async def wait_until(page: Any, function: str, arg: Any = None) -> None:
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + TIMEOUT_MS / 1000
-    while not await page.evaluate(function, arg):
+    while True:
+        try:
+            if await page.evaluate(function, arg):
+                return
+        except Exception as exc:
+            # The page reloading (a theme switch) or moving on: ask the next one.
+            if "context was destroyed" not in str(exc):
+                raise
         if loop.time() > deadline:
             raise AssertionError(f"still false after {TIMEOUT_MS} ms: {function} ({arg!r})")
         await asyncio.sleep(0.1)
@@ -492,6 +499,17 @@ async def test_token_in_the_address_signs_in(browser: Any, dashboard: Dashboard)
     await page.goto(f"{dashboard.url}/growth?token={TOKEN}")
     assert page.url == dashboard.url + "/growth"
     await assert_charts_drew(page, CHARTS["growth"])
+    # The browser asked for dark: the page is dark, and so are the charts' axes and labels.
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    assert await page.evaluate(background) == "rgb(20, 23, 29)"
+    assert await page.evaluate("() => Chart.defaults.color") == "#9aa3b5"
+    # Switched to light, the page draws itself again (a new document: the mark is gone).
+    await page.evaluate("() => { window.beforeSwitch = true; }")
+    await page.emulate_media(color_scheme="light")
+    await wait_until(page, "() => !window.beforeSwitch && document.readyState === 'complete'")
+    assert await page.evaluate(background) == "rgb(246, 247, 249)"
+    await assert_charts_drew(page, CHARTS["growth"])
+    assert await page.evaluate("() => Chart.defaults.color") == "#5b6475"
     growth = dashboard.growth
     figures = await page.locator("#growth-figures .figure").all_inner_texts()
     net = sum(growth.joins) - sum(growth.leaves)

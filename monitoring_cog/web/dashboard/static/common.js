@@ -262,6 +262,8 @@
 
   function start(main) {
     themeChartDefaults();
+    // The charts took their colours from the theme at drawing: a switch redraws the page.
+    matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => location.reload());
     nav();
     main().catch((err) => fail(null, err));
   }
