@@ -8,6 +8,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from dashboard_support import TOKEN, bearer, get_json
 
@@ -153,3 +155,25 @@ async def test_a_stored_report_row_is_replaced_not_added(
     other.submit(await system.health_check.get_full_health_report())
     await other.close()
     assert [r.process for r in await storage.health_reports()] == ["bot-b"]
+
+
+async def test_stop_ends_open_streams_and_closes_the_port(
+    system: MonitoringSystem, static_dir: Path
+) -> None:
+    server = DashboardServer(
+        system.db, DashboardConfig(port=0), health=system.health_check, token=TOKEN,
+        static_dir=static_dir,
+    )  # fmt: skip
+    await server.start()
+    url = server.url
+    async with aiohttp.ClientSession() as session:
+        stream = await session.get(f"{url}/api/health/stream", headers=bearer())
+        assert stream.status == 200
+        await stream.content.readuntil(b"event: health")
+        async with asyncio.timeout(5):  # The stream must not hold the stop.
+            await server.stop()
+        assert server.streams.open == 0
+        rest = await stream.content.read()  # The server ended it.
+        assert b"retry:" not in rest
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"{url}/api/health", headers=bearer())
