@@ -118,6 +118,19 @@ def test_wheel_carries_migrations_and_type_marker(wheel: Path, dialect: str) -> 
     }
 
 
+def test_wheel_carries_the_dashboard_pages(wheel: Path) -> None:
+    """Every file of the dashboard's static folder (pages, scripts, styles, the vendored chart
+    library and its licence) is in the wheel, byte for byte."""
+    static = REPO / "monitoring_cog" / "web" / "dashboard" / "static"
+    files = sorted(p for p in static.rglob("*") if p.is_file())
+    assert static / "vendor" / "chartjs" / "LICENSE.md" in files
+    assert static / "overview.html" in files
+    with zipfile.ZipFile(wheel) as archive:
+        for path in files:
+            name = path.relative_to(REPO).as_posix()
+            assert archive.read(name) == path.read_bytes(), name
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """A new venv with only the wheel (and its dependencies) installed: its folder, its python
