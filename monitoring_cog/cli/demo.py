@@ -8,7 +8,9 @@ and advanced inside commands by the time they take; nothing waits for it.
 
 The month follows a plan drawn from a seeded generator (:func:`plan_month`): the same seed gives
 the same actions, so the number of audited commands is known in advance. On the last evening the
-lyrics provider goes down, so ``/health`` has something to say.
+lyrics provider goes down, so ``/health`` has something to say. Members also press the queue's
+buttons (the page buttons ``queue:page:{n}``, a shuffle) now and then, and the bot records its
+own events (``song_requested``, ``playlist_saved``): the dashboard's component and event charts.
 
 The last hour also shows the bot's vitals (:mod:`.demo_vitals`): the gateway connection drops and
 resumes (simulated: dispatched through discord.py, with a drawn heartbeat latency), a member's
@@ -38,7 +40,7 @@ from ..config import DatabaseConfig, MonitoringConfig
 from ..database import Database
 from ..recording.frames import count_as_own
 from . import demo_bot
-from .demo_bot import CATALOGUE, Latency, MusicBot, MusicCog
+from .demo_bot import CATALOGUE, QUEUE_PAGES, Latency, MusicBot, MusicCog, QueueButtons
 from .demo_vitals import SimulatedGateway, log_simulated_429
 from .offline import OfflineDiscord, SlashOption
 
@@ -110,10 +112,12 @@ class Action:
     """Index into the guilds of the plan."""
     member: str
     kind: str
-    """``"prefix"`` (a message, run as a prefix or hybrid command), ``"slash"``, or ``"typo"``
-    (a message naming no command: counted as unknown, never audited)."""
+    """``"prefix"`` (a message, run as a prefix or hybrid command), ``"slash"``, ``"typo"``
+    (a message naming no command: counted as unknown, never audited), or ``"button"`` (a button
+    of the queue pressed: a component use, never audited)."""
     text: str
-    """The message for prefix and typo actions; the command name for slash actions."""
+    """The message for prefix and typo actions; the command name for slash actions; the
+    button's custom id for button actions."""
     options: tuple[SlashOption, ...] = ()
     subcommand: str | None = None
     admin: bool = False
@@ -122,7 +126,7 @@ class Action:
     @property
     def audited(self) -> bool:
         """Whether the monitoring cog writes an audit row for this action."""
-        return self.kind != "typo"
+        return self.kind not in ("typo", "button")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +150,19 @@ class _Session:
     """Builds one member's listening session: a few minutes between each command."""
 
     def __init__(
-        self, rng: random.Random, at: float, guild: int, member: str, *, admin: bool
+        self,
+        rng: random.Random,
+        at: float,
+        guild: int,
+        member: str,
+        *,
+        admin: bool,
+        clicks: random.Random | None = None,
     ) -> None:
         self.rng = rng
+        # Button presses draw from their own generator, a few seconds after the command that
+        # showed them without moving the session on: the commands stay as the seed has them.
+        self.clicks = clicks
         self.at = at
         self.guild = guild
         self.member = member
@@ -173,6 +187,21 @@ class _Session:
     def prefix(self, text: str) -> None:
         self._next("prefix", text)
 
+    def buttons(self) -> None:
+        """Now and then, a page or two of the queue just shown, or its shuffle button."""
+        rng = self.clicks
+        if rng is None or rng.random() >= 0.5:
+            return
+        at = self.at
+        for _ in range(rng.choices((1, 2, 3), weights=(5, 3, 1))[0]):
+            at += rng.uniform(3, 40)
+            if rng.random() < 0.2:
+                custom_id = "queue:shuffle"
+            else:
+                page = rng.choices(range(1, QUEUE_PAGES + 1), (5, 4, 1, 0.5))[0]
+                custom_id = f"queue:page:{page}"
+            self.actions.append(Action(at, self.guild, self.member, "button", custom_id))
+
     def typo(self) -> None:
         self._next("typo", self.rng.choice(_TYPOS))
 
@@ -190,6 +219,7 @@ class _Session:
                 self.typo()
         if rng.random() < 0.45:
             self.hybrid("queue")
+            self.buttons()
         if rng.random() < 0.3:
             self.hybrid("nowplaying")
         for _ in range(rng.choices((0, 1, 2), weights=(5, 4, 1))[0]):
@@ -242,6 +272,7 @@ def plan_month(
         Length of the month and its servers.
     """
     rng = random.Random(seed)
+    clicks = random.Random(f"{seed}-buttons")
     actions: list[Action] = []
     last_day = (days - 1) * 86400.0
     for day in range(days):
@@ -255,7 +286,9 @@ def plan_month(
                     hour = min(hour, 18)  # The last evening belongs to the incident.
                 member = rng.choice(spec.members)
                 at = day * 86400.0 + hour * 3600 + rng.uniform(0, 3600)
-                session = _Session(rng, at, index, member, admin=member == spec.members[0])
+                session = _Session(
+                    rng, at, index, member, admin=member == spec.members[0], clicks=clicks
+                )
                 session.listen()
                 actions.extend(session.actions)
             if weekday == 6:
@@ -431,6 +464,10 @@ async def run_demo(
             music = MusicCog(system.stats_collector, Latency(random.Random(seed + 1), clock))
             await bot.add_cog(music)
             offline.start([(g.name, g.members) for g in plan.guilds])
+            buttons = QueueButtons(music)
+            # Persistent, registered once the connection exists: it answers any message showing
+            # its buttons.
+            bot.add_view(buttons)
             gateway = SimulatedGateway(bot, random.Random(seed + 2), clock)
             gateway.connect()
             guilds = offline.guilds
@@ -470,6 +507,8 @@ async def run_demo(
                         subcommand=action.subcommand,
                         permissions=admin if action.admin else None,
                     )
+                elif action.kind == "button":
+                    await offline.click(guild, member, action.text, buttons.to_components())
                 else:
                     await offline.message(guild, member, action.text)
                 result.sent[action.kind] += 1

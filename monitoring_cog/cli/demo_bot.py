@@ -4,8 +4,10 @@ Its commands come in the three kinds the monitoring cog audits: hybrid (``play``
 ``pause``, ``resume``, ``queue``, ``volume``, ``nowplaying``: run as ``!play`` or ``/play``),
 prefix only (``!stop``, ``!shuffle``, ``!cover``) and slash only (``/lyrics``, ``/playlist
 save|load``). Like a real music bot it tells the statistics collector about songs, skips and
-pauses; it never records a command itself: the monitoring cog audits every one through
-discord.py's hooks.
+pauses, and records two events of its own (``song_requested``, ``playlist_saved``, with
+``record_event``); it never records a command itself: the monitoring cog audits every one through
+discord.py's hooks. Its queue has buttons (:class:`QueueButtons`: a page of the queue, a
+shuffle), a persistent view whose uses the cog records with no code in the view.
 
 The time a command takes is simulated: its callback advances the injected
 :class:`~monitoring_cog.clock.ManualClock` by a drawn duration (a song search is sometimes slow),
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import discord
-from discord import app_commands
+from discord import app_commands, ui
 from discord.ext import commands
 
 from ..clock import ManualClock
@@ -38,6 +40,7 @@ __all__ = (
     "MusicBot",
     "MusicCog",
     "Player",
+    "QueueButtons",
     "Song",
     "SongNotFound",
     "fetch_cover_art",
@@ -158,6 +161,67 @@ def _playing(ctx: commands.Context[Any]) -> bool:
     raise commands.CheckFailure("Nothing is playing.")
 
 
+QUEUE_PAGES = 4
+"""Pages of the queue a member can turn to (buttons ``queue:page:1`` to ``queue:page:4``)."""
+QUEUE_PAGE_SIZE = 5
+
+
+class _Button(ui.Button["QueueButtons"]):
+    """A button whose callback is the given coroutine function."""
+
+    def __init__(
+        self,
+        label: str,
+        custom_id: str,
+        action: Callable[[discord.Interaction[Any]], Coroutine[Any, Any, None]],
+    ) -> None:
+        super().__init__(label=label, custom_id=custom_id)
+        self.action = action
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await self.action(interaction)
+
+
+class QueueButtons(ui.View):
+    """The buttons under the queue: one per page, and a shuffle. Persistent (fixed custom ids,
+    no timeout), as a bot registers with ``bot.add_view`` so they answer after a restart."""
+
+    def __init__(self, music: MusicCog) -> None:
+        super().__init__(timeout=None)
+        self.music = music
+        for page in range(1, QUEUE_PAGES + 1):
+            self.add_item(_Button(str(page), f"queue:page:{page}", self._page_action(page)))
+        self.add_item(_Button("Shuffle", "queue:shuffle", self._shuffle))
+
+    def _page_action(
+        self, page: int
+    ) -> Callable[[discord.Interaction[Any]], Coroutine[Any, Any, None]]:
+        async def turn(interaction: discord.Interaction[Any]) -> None:
+            await self._show_page(interaction, page)
+
+        return turn
+
+    async def _show_page(self, interaction: discord.Interaction[Any], page: int) -> None:
+        assert interaction.guild_id is not None
+        self.music.latency.spend(0.02, 0.1)
+        queue = list(self.music.player(interaction.guild_id).queue)
+        start = (page - 1) * QUEUE_PAGE_SIZE
+        if page > 2 and start >= len(queue):
+            # A button of an old message: the queue has shrunk since (the view's error).
+            raise IndexError(f"The queue has no page {page} any more")
+        titles = ", ".join(song.title for song, _ in queue[start : start + QUEUE_PAGE_SIZE])
+        await interaction.response.edit_message(content=f"Page {page}: {titles or 'nothing'}")
+
+    async def _shuffle(self, interaction: discord.Interaction[Any]) -> None:
+        assert interaction.guild_id is not None
+        self.music.latency.spend(0.02, 0.06)
+        player = self.music.player(interaction.guild_id)
+        items = list(player.queue)
+        self.music.latency.rng.shuffle(items)
+        player.queue = deque(items)
+        await interaction.response.edit_message(content="Shuffled.")
+
+
 class MusicCog(commands.Cog, name="Music"):
     """Play, skip, pause, queue: the everyday commands of a music bot.
 
@@ -207,6 +271,7 @@ class MusicCog(commands.Cog, name="Music"):
         song = _BY_TITLE.get(query.lower())
         if song is None:
             raise SongNotFound(f"No results for {query!r}")
+        await self.stats.record_event(ctx.guild.id, "song_requested", user_id=ctx.author.id)
         player = self.player(ctx.guild.id)
         if player.current is None:
             await self._start(ctx.guild.id, song, ctx.author.id)
@@ -333,6 +398,9 @@ class MusicCog(commands.Cog, name="Music"):
         player = self.player(interaction.guild_id)
         songs = ([player.current] if player.current else []) + [s for s, _ in player.queue]
         player.playlists[name] = songs
+        await self.stats.record_event(
+            interaction.guild_id, "playlist_saved", len(songs), user_id=interaction.user.id
+        )
         await interaction.response.send_message(f"Saved {len(songs)} songs as {name}")
 
     @playlist.command(name="load")

@@ -202,6 +202,35 @@ class OfflineDiscord:
         await self._drain()
         return interaction
 
+    async def click(
+        self,
+        guild: discord.Guild,
+        member: discord.Member,
+        custom_id: str,
+        components: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Press the button ``custom_id`` of a message of the bot (showing ``components``) in the
+        guild's channel, as ``member``: Discord's INTERACTION_CREATE, handed to discord.py's
+        gateway handler, which finds the registered view and runs its callback in a task."""
+        channel = self.channels[guild.id]
+        assert self.bot.user is not None, "call OfflineDiscord.start first"
+        message = payloads.message_payload(channel.id, self.bot.user, "", components=components)
+        payload = payloads.interaction_payload(
+            payloads.component_data(custom_id),
+            member,
+            channel,
+            application_id=self.bot.application_id or payloads.snowflake(),
+            interaction_type=payloads.COMPONENT,
+            message=message,
+        )
+        before = asyncio.all_tasks()
+        self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        # The view's task (discord.py names them "discord-ui-..."): wait for its end.
+        started = [t for t in asyncio.all_tasks() - before if t.get_name().startswith("discord-ui")]
+        if started:
+            await asyncio.wait(started)
+        await self._drain()
+
     def _interaction(
         self,
         guild: discord.Guild,

@@ -6,6 +6,7 @@ import inspect
 import logging
 import re
 import sqlite3
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_the_plan_is_a_month_of_every_kind_of_command() -> None:
     plan = plan_month(7, first_weekday=FIRST_DAY.weekday())
     assert plan.days == DEMO_DAYS
     kinds = {action.kind for action in plan.actions}
-    assert kinds == {"prefix", "slash", "typo"}
+    assert kinds == {"prefix", "slash", "typo", "button"}
     assert {int(action.at // 86400) for action in plan.actions} == set(range(DEMO_DAYS))
     assert len({(action.guild, action.member) for action in plan.actions}) > 40
     assert plan_month(7, first_weekday=FIRST_DAY.weekday()) == plan
@@ -68,7 +69,7 @@ def test_the_database_holds_every_audited_command(demo_run: tuple[Cli, Path, str
     _, path, out = demo_run
     plan = plan_month(7, first_weekday=FIRST_DAY.weekday())
     expected = sum(action.audited for action in plan.actions)
-    typos = sum(not action.audited for action in plan.actions)
+    typos = sum(action.kind == "typo" for action in plan.actions)
     assert typos > 0
     conn = sqlite3.connect(path)
     try:
@@ -95,6 +96,48 @@ def test_the_database_holds_every_audited_command(demo_run: tuple[Cli, Path, str
     assert {"SongNotFound", "CheckFailure", "RangeError", "LyricsUnavailable"} <= errors
     assert "MissingPermissions" in errors
     assert (first, last) == (FIRST_DAY.isoformat(), TODAY.isoformat())
+
+
+def test_the_database_holds_the_queue_buttons_and_the_bots_events(
+    demo_run: tuple[Cli, Path, str],
+) -> None:
+    """Each button press of the plan is one component use; each song found one song_requested."""
+    _, path, _ = demo_run
+    plan = plan_month(7, first_weekday=FIRST_DAY.weekday())
+    presses = Counter(
+        "queue:page:{n}" if action.text.startswith("queue:page:") else action.text
+        for action in plan.actions
+        if action.kind == "button"
+    )
+    assert set(presses) == {"queue:page:{n}", "queue:shuffle"}
+    conn = sqlite3.connect(path)
+    try:
+        components = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT component, kind, SUM(uses), SUM(failures), SUM(duration_sum),"
+                " COUNT(DISTINCT day) FROM component_stats GROUP BY component, kind"
+            )
+        }
+        events = dict(conn.execute("SELECT name, SUM(count) FROM event_stats GROUP BY name"))
+        (plays,) = conn.execute(
+            "SELECT COUNT(*) FROM audit_logs WHERE command = 'play' AND success = 1"
+        ).fetchone()
+        (saves,) = conn.execute(
+            "SELECT COUNT(*) FROM audit_logs WHERE command = 'playlist save' AND success = 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert set(components) == set(presses)
+    for name, (kind, uses, _, seconds, days) in components.items():
+        assert kind == "button"
+        assert uses == presses[name]
+        assert seconds > 0  # timed: the view's callback ran
+        assert days > 20
+    # A page past the end of a shrunk queue fails in the view; the shuffle never does.
+    assert 0 < components["queue:page:{n}"][2] < presses["queue:page:{n}"]
+    assert components["queue:shuffle"][2] == 0
+    assert events == {"song_requested": plays, "playlist_saved": saves}
 
 
 def test_the_demo_database_answers_the_operator_commands(demo_run: tuple[Cli, Path, str]) -> None:

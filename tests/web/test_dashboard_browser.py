@@ -66,7 +66,15 @@ PAGES = {
 CHARTS = {
     "overview": ["cpm-chart"],
     "servers": [],
-    "server": ["chart-commands", "chart-users", "chart-music", "chart-skips", "chart-top"],
+    "server": [
+        "chart-commands",
+        "chart-users",
+        "chart-music",
+        "chart-skips",
+        "chart-top",
+        "chart-components",
+        "chart-events",
+    ],
     "commands": ["chart-one", "chart-p95"],
     "audit": [],
     "stalls": ["chart-stalls"],
@@ -391,6 +399,21 @@ async def test_login_form_then_every_page_draws(
         ".data.labels.length === 30",
     )
     await assert_charts_drew(page, CHARTS["server"])
+    # The demo's queue buttons and its bot's own events, by name, over the 30 days chosen.
+    legend = (
+        "(id) => { const c = Chart.getChart(document.querySelector('#' + id + ' canvas'));"
+        " return [c.data.labels.length, c.data.datasets.map((d) => d.label)]; }"
+    )
+    await wait_until(
+        page,
+        "() => Chart.getChart(document.querySelector('#chart-events canvas'))"
+        ".data.labels.length === 30",
+    )
+    assert await page.evaluate(legend, "chart-components") == [
+        30,
+        ["queue:page:{n}", "queue:shuffle", "failures"],
+    ]
+    assert await page.evaluate(legend, "chart-events") == [30, ["song_requested", "playlist_saved"]]
     await page.screenshot(path=str(dashboard.shots / "server-30-days.png"), full_page=True)
     if screenshot_target is not None:
         # The charts and the per-command table (Playwright makes the folder).
@@ -611,5 +634,35 @@ async def test_the_overview_polls_when_the_stream_is_refused(
     assert sum(url.endswith("/api/health") for url in watch.requests) > polls
     # The refused stream is the only failure the page met (Chromium reports it as an error).
     watch.errors = [e for e in watch.errors if "/api/health/stream" not in e]
+    watch.assert_clean(dashboard.url)
+    await context.close()
+
+
+async def test_a_server_without_components_or_events_shows_neither_chart(
+    browser: Any, dashboard: Dashboard
+) -> None:
+    quiet = ("900000000000000001", "Quiet Corner")
+    record_commands(dashboard.db, quiet, 3, dashboard.db.clock.time())
+    await dashboard.db.flush()
+    watch = Watch()
+    context = await new_context(browser, watch)
+    page = await context.new_page()
+    await sign_in(page, dashboard.url, f"/servers/{quiet[0]}")
+    await page.wait_for_selector("#performance tbody tr")
+    await assert_charts_drew(page, ["chart-commands"])
+    hidden = "(id) => document.getElementById(id).classList.contains('hidden')"
+    # Both asked for and answered empty (the page's requests are done once the network is idle).
+    await page.wait_for_load_state("networkidle")
+    asked = {url.split("?")[0].rsplit("/", 1)[-1] for url in watch.requests}
+    assert {"components", "events"} <= asked
+    for box in ("activity", "panel-components", "panel-events"):
+        assert await page.evaluate(hidden, box), box
+    assert await page.query_selector("#chart-components canvas") is None
+    assert await page.query_selector("#chart-events canvas") is None
+    # The showcase server, for contrast: the same page shows both.
+    await page.goto(dashboard.url + f"/servers/{dashboard.guilds[0][0]}")
+    await assert_charts_drew(page, ["chart-components", "chart-events"])
+    for box in ("activity", "panel-components", "panel-events"):
+        assert not await page.evaluate(hidden, box), box
     watch.assert_clean(dashboard.url)
     await context.close()

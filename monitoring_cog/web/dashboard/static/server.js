@@ -1,5 +1,6 @@
 // One server (/servers/{guild_id}): daily charts over 7, 30 or 90 days, top commands, each
-// command's runs, percentiles and error rate, the weekly or monthly summary and recent failures.
+// command's runs, percentiles and error rate, the weekly or monthly summary and recent failures;
+// the uses of its buttons, selects and modals and its custom events per day, when it has any.
 "use strict";
 
 (function () {
@@ -28,6 +29,55 @@
       { label: "skips", data: pick("skips"), colour: "--accent-2" },
       { label: "pauses", data: pick("pauses"), colour: "--accent-3" },
     ]);
+  }
+
+  // One colour per component or event name; --critical is kept for failures.
+  const SERIES_COLOURS = ["--accent", "--accent-2", "--accent-3", "--accent-4", "--warning", "--healthy"];
+
+  /**
+   * Datasets of the ranked entries' daily `key` (entries as the API lists them, most first): one per
+   * name for the first few, the rest summed as "other", so the legend stays readable.
+   */
+  function perName(entries, nameKey, key) {
+    const shown = entries.slice(0, SERIES_COLOURS.length);
+    const sets = shown.map((e, i) => ({
+      label: e[nameKey], data: e.series.map((d) => d[key]), colour: SERIES_COLOURS[i],
+    }));
+    const rest = entries.slice(SERIES_COLOURS.length);
+    if (rest.length) {
+      sets.push({ label: "other", data: rest[0].series.map((_, i) => rest.reduce((n, e) => n + e.series[i][key], 0)),
+        colour: "--muted" });
+    }
+    return sets;
+  }
+
+  /** Show a panel (and the row holding it) before drawing in it: a hidden canvas has no size. */
+  function showPanel(id, shown) {
+    document.getElementById(id).classList.toggle("hidden", !shown);
+    const any = ["panel-components", "panel-events"].some((p) => !document.getElementById(p).classList.contains("hidden"));
+    document.getElementById("activity").classList.toggle("hidden", !any);
+  }
+
+  async function components(days) {
+    const body = await MC.api(base + "/components", { days });
+    const entries = body.components;
+    showPanel("panel-components", entries.length > 0);
+    if (!entries.length) return;
+    const labels = entries[0].series.map((d) => MC.day(d.date));
+    const failures = entries[0].series.map((_, i) => entries.reduce((n, e) => n + e.series[i].failures, 0));
+    MC.chart(document.getElementById("chart-components"), "bar", labels, [
+      ...perName(entries, "component", "uses"),
+      { label: "failures", data: failures, colour: "--critical", type: "line", axis: "y2" },
+    ], { stacked: true, y2: "failures" });
+  }
+
+  async function events(days) {
+    const body = await MC.api(base + "/events", { days });
+    const entries = body.events;
+    showPanel("panel-events", entries.length > 0);
+    if (!entries.length) return;
+    const labels = entries[0].series.map((d) => MC.day(d.date));
+    MC.chart(document.getElementById("chart-events"), "line", labels, perName(entries, "name", "count"));
   }
 
   function performanceTable(commands) {
@@ -138,7 +188,7 @@
   }
 
   async function show(days) {
-    const results = await Promise.allSettled([daily(days), performance(days), summary(days)]);
+    const results = await Promise.allSettled([daily(days), performance(days), summary(days), components(days), events(days)]);
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
   }
