@@ -16,13 +16,12 @@ A bot whose event loop is stuck does not answer at all, which a probe counts as 
 
 from __future__ import annotations
 
-import logging
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
+from .listener import HttpListener
 from .metrics_collector import STATUS_VALUES, MonitoringCollector, latest_report
 
 if TYPE_CHECKING:
@@ -35,13 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ("MetricsServer",)
 
-_log = logging.getLogger(__name__)
 
-_SHUTDOWN_TIMEOUT = 1.0
-"""Seconds stop() gives open connections (a scrape in progress) before closing them."""
-
-
-class MetricsServer:
+class MetricsServer(HttpListener):
     """Serves ``/metrics`` and ``/healthz`` over HTTP from the running event loop.
 
     Parameters
@@ -70,6 +64,8 @@ class MetricsServer:
             ...
     """
 
+    serves = "/metrics and /healthz"
+
     def __init__(
         self,
         source: MonitoringSystem | Database,
@@ -88,8 +84,7 @@ class MetricsServer:
         else:
             db = source.db
             health = health if health is not None else source.health_check
-        self.host = host
-        self.requested_port = port
+        super().__init__(host, port)
         self.health = health
         self.collector = MonitoringCollector(
             db, health, rate_limits=rate_limits, webhook=webhook, gateway=gateway
@@ -97,26 +92,6 @@ class MetricsServer:
         self.registry = self.collector.register()
         """A registry of this server's own, never ``prometheus_client``'s global one: two bots in
         one process (or tests) do not collide."""
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        """The port listened on (the one picked, if 0 was asked for); raises before start()."""
-        if self._port is None:
-            raise RuntimeError("the metrics server is not running")
-        return self._port
-
-    @property
-    def running(self) -> bool:
-        """Whether the server is listening."""
-        return self._runner is not None
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` of the running server."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     def make_app(self) -> web.Application:
         """The aiohttp application (``GET /metrics``, ``GET /healthz``), to mount elsewhere."""
@@ -131,49 +106,9 @@ class MetricsServer:
         app.router.add_get("/healthz", self._healthz)
         return ["/metrics", "/healthz"]
 
-    async def start(self) -> None:
-        """Start listening.
-
-        Raises
-        ------
-        OSError
-            The address cannot be bound (for example, the port is in use). Nothing is left
-            running; the cog catches this, logs it and runs on without the endpoint.
-        """
-        if self._runner is not None:
-            return
-        # No access log: a scrape every few seconds and a probe every few more would flood it.
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.requested_port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        _log.info("monitoring: serving /metrics and /healthz on %s", self.url)
-
-    async def stop(self) -> None:
-        """Stop listening and close open connections. Safe to call twice."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-            _log.info("monitoring: stopped the metrics endpoint")
-        self._port = None
-
-    async def __aenter__(self) -> MetricsServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def application(self) -> web.Application:
+        """The application :meth:`start` serves."""
+        return self.make_app()
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -186,10 +121,6 @@ class MetricsServer:
     async def _healthz(self, request: web.Request) -> web.Response:
         status, body = healthz(latest_report(self.health))
         return web.json_response(body, status=status)
-
-    def __repr__(self) -> str:
-        where = self.url if self.running else "stopped"
-        return f"<MetricsServer {where}>"
 
 
 def healthz(report: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:

@@ -17,16 +17,15 @@ construction.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
 
 from ...config import DashboardConfig
+from ..listener import HttpListener
 from .api import DashboardApi
 from .app import create_dashboard_app
 from .auth import FailureLimiter, TokenGate
@@ -41,13 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ("DashboardServer",)
 
-_log = logging.getLogger(__name__)
 
-_SHUTDOWN_TIMEOUT = 1.0
-"""Seconds stop() gives open connections (an event stream, a CSV download) before closing them."""
-
-
-class DashboardServer:
+class DashboardServer(HttpListener):
     """Serves the dashboard's pages and JSON API over HTTP from the running event loop.
 
     Parameters
@@ -71,6 +65,8 @@ class DashboardServer:
         :func:`~.app.create_dashboard_app`.
     """
 
+    serves = "the dashboard"
+
     def __init__(
         self,
         db: Database,
@@ -85,9 +81,11 @@ class DashboardServer:
         public_routes: Callable[[web.Application], Iterable[str]] | None = None,
     ) -> None:
         settings = config if config is not None else db.config.dashboard
+        super().__init__(
+            host if host is not None else settings.host,
+            port if port is not None else settings.port,
+        )
         self.db = db
-        self.host = host if host is not None else settings.host
-        self.requested_port = port if port is not None else settings.port
         self.token = token if token is not None else settings.token_value()
         self.view = HealthView(db, health=health, writer=writer)
         self.snapshot = Snapshot(self.view.payload, db.clock.monotonic)
@@ -98,77 +96,15 @@ class DashboardServer:
         self.app = create_dashboard_app(
             self.api, self.gate, self.limiter, static_dir=static_dir, public_routes=public_routes
         )
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        """The port listened on (the one picked, if 0 was asked for); raises before start()."""
-        if self._port is None:
-            raise RuntimeError("the dashboard is not running")
-        return self._port
-
-    @property
-    def running(self) -> bool:
-        """Whether the server is listening."""
-        return self._runner is not None
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` of the running server."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if host in ("0.0.0.0", "[::]"):
-            host = "127.0.0.1"  # Listening everywhere: this machine's own address opens it.
-        return f"http://{host}:{self.port}"
 
     @property
     def login_url(self) -> str:
         """The address to open, token included: the first visit turns it into a session."""
         return f"{self.url}/?token={quote(self.token, safe='')}"
 
-    async def start(self) -> None:
-        """Start listening.
+    def application(self) -> web.Application:
+        """The dashboard's application, built at construction (:attr:`app`)."""
+        return self.app
 
-        Raises
-        ------
-        OSError
-            The address cannot be bound (the port is in use). Nothing is left running.
-        """
-        if self._runner is not None:
-            return
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.requested_port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        _log.info("monitoring: serving the dashboard on %s", self.url)
-
-    async def stop(self) -> None:
-        """End the event streams, stop listening, close connections. Safe to call twice."""
-        runner, self._runner = self._runner, None
+    async def _closing(self) -> None:
         self.streams.close()
-        if runner is not None:
-            await runner.cleanup()
-            _log.info("monitoring: stopped the dashboard")
-        self._port = None
-
-    async def __aenter__(self) -> DashboardServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    def __repr__(self) -> str:
-        where = self.url if self.running else "stopped"
-        return f"<DashboardServer {where}>"
