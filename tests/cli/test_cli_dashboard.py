@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from cli_support import Cli, Command, assert_user_error, populate
 
 GUILD = "123456789012345678"
@@ -49,9 +50,9 @@ def serving(cli: Cli, *args: str, **env: str) -> Iterator[tuple[str, str]]:
             if line.startswith("Dashboard: "):
                 url = line.removeprefix("Dashboard: ").strip()
                 break
-        assert url is not None, (
-            f"no address printed; stderr: {process.stderr.read() if process.stderr else ''}"
-        )  # type: ignore[union-attr]
+        if url is None:  # stderr is read only then: it blocks until the process ends
+            stderr = process.stderr.read() if process.stderr else ""
+            pytest.fail(f"no address printed; stderr: {stderr}")
         parts = urlsplit(url)
         assert parts.path == "/"
         [token] = parse_qs(parts.query)["token"]

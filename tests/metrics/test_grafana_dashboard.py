@@ -129,9 +129,8 @@ def test_the_dashboard_shows_what_operators_need() -> None:
     assert some(
         r"sum by \(component, kind\) \(rate\(monitoring_cog_component_interactions_total"
     ), "component uses"
-    assert some(r'outcome="failure".*/ .*rate\(monitoring_cog_component_interactions_total'), (
-        "component error rate"
-    )
+    error_rate = r'outcome="failure".*/ .*rate\(monitoring_cog_component_interactions_total'
+    assert some(error_rate), "component error rate"
     assert some(
         r"histogram_quantile\(0.95, sum by \(component, le\) "
         r"\(rate\(monitoring_cog_component_duration_seconds_bucket"
