@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from monitoring_cog import Database, ManualClock, MonitoringConfig, create_monitoring_system
-from monitoring_cog.config import RecordingConfig
+from monitoring_cog.config import DatabaseConfig, RecordingConfig
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 """The processes' (manual) clock: the same "today" as the test's reports."""
@@ -59,11 +60,30 @@ def planned(n: int) -> Planned:
     )
 
 
+class Collected(logging.Handler):
+    """Keeps what the library logged at WARNING or above: a recovered failure (its counter
+    goes up, ``last_error`` is cleared) would otherwise leave no trace of what it was."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
 async def main(url: str, worker: int, count: int) -> None:
+    logged = Collected()
+    logging.getLogger("monitoring_cog").addHandler(logged)
     # The backlog left at close is written whole: with the default close_timeout (8 s) four
     # processes sharing two cores would spill part of it for their next start instead.
+    # Lock waits get a minute rather than 5 s: every batch of every process takes the same rows
+    # (the bot-wide rollups), so on a machine busy with other work a write can queue behind three
+    # others for seconds, and a wait cut short is retried, not lost. A deadlock still fails the
+    # write: PostgreSQL detects one after deadlock_timeout (1 s), whatever lock_timeout is.
     config = MonitoringConfig(
-        recording=RecordingConfig(flush_interval=0.05, batch_size=1000, close_timeout=120.0)
+        database=DatabaseConfig(busy_timeout_ms=60_000),
+        recording=RecordingConfig(flush_interval=0.05, batch_size=1000, close_timeout=120.0),
     )
     db = Database(url, config=config, clock=ManualClock(NOW))
     logger = create_monitoring_system(db, make_current=False).cmd_logger
@@ -104,6 +124,7 @@ async def main(url: str, worker: int, count: int) -> None:
                 "lost_on_close": recorder.lost_on_close,
                 "last_error": recorder.last_error,
                 "internal_errors": db.errors.errors,
+                "logged": logged.messages,
             }
         ),
         flush=True,

@@ -33,6 +33,14 @@ TOTAL = PROCESSES * PER_PROCESS
 CHILD = Path(__file__).with_name("pg_writer_child.py")
 TIMEOUT = 300
 """Seconds the processes get: a deadlocked writer would hang, and must fail the test instead."""
+CLEAN_RUN = {
+    "written": PER_PROCESS,
+    "dropped": 0,
+    "lost_on_close": 0,
+    "write_errors": 0,
+    "internal_errors": 0,
+}
+"""Each process's counters when nothing was lost, dropped or retried."""
 
 
 def run_processes(url: str) -> tuple[list[dict[str, Any]], float]:
@@ -102,11 +110,10 @@ async def test_four_processes_auditing_at_once_add_up_exactly(
     print(f"\n{TOTAL:,} commands from {PROCESSES} processes in {seconds:.1f} s: {results}")
 
     for result in results:
-        assert result["written"] == PER_PROCESS, result
-        assert result["dropped"] == 0, result
-        assert result["lost_on_close"] == 0, result
-        assert result["write_errors"] == 0, result  # A deadlock or lock timeout would count here.
-        assert result["internal_errors"] == 0, result
+        counters = {name: result[name] for name in CLEAN_RUN}
+        # A deadlock (or a lock wait past a minute) counts in write_errors. What the process
+        # logged leads the message: a recovered failure leaves no last_error.
+        assert counters == CLEAN_RUN, f"worker {result['worker']} logged {result['logged']}"
 
     want = expected()
     db = Database(fresh_database, config=MonitoringConfig(), clock=ManualClock(NOW))
