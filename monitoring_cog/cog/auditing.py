@@ -6,12 +6,15 @@ Where each kind of command is seen (discord.py 2.x):
   ``after_invoke`` hook records a success (and notes when a failed command ended). A failure is
   recorded as discord.py dispatches ``command_error``; checks, bad arguments and cooldowns fail
   before any hook runs and are recorded there too, with a duration of 0. A failure whose error
-  escapes ``bot.invoke`` (a command's local error handler that re-raises: discord.py then
-  dispatches no ``command_error``) is recorded by the ``bot.invoke`` wrapper it escapes through.
+  escapes ``bot.invoke`` (a command's local error handler that re-raises, or a check or hook
+  raising something other than a ``CommandError``: discord.py then dispatches no
+  ``command_error``) is recorded by the ``bot.invoke`` wrapper it escapes through.
 - Slash commands, subcommands and context menus: the tree's ``interaction_check`` starts the
   clock (and records a check that returns False), the tree's ``on_error`` records a failure, and
   a success is recorded as discord.py dispatches ``app_command_completion``. A hybrid command's
-  app side is skipped there, so a hybrid run is counted once, by the prefix path.
+  app side is skipped there, so a hybrid run is counted once, by the prefix path. An error that
+  is not an ``AppCommandError`` (a check that raises one) reaches no event: the tree's ``_call``,
+  which its task for the interaction runs, is wrapped to record it.
 
 Two kinds of place, and why both:
 
@@ -38,10 +41,9 @@ none.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -61,15 +63,11 @@ if TYPE_CHECKING:
 __all__ = ("CommandAuditor",)
 
 _log = logging.getLogger(__name__)
-# discord.py's logger for app command errors nobody handled, so a bot's logging set-up applies.
-_tree_log = logging.getLogger("discord.app_commands.tree")
 
 _STARTED = "_monitoring_started"
 """Attribute of a commands.Context, key of Interaction.extras: when the command started. Plain
 strings, so that a reloaded package (new module objects) still reads what the old one wrote."""
 _ENDED = "_monitoring_ended"
-_WATCHED = "_monitoring_watched"
-"""Key of Interaction.extras: a hybrid command's task is watched for an escaping error."""
 _DONE: Any = object()
 """What a run's start becomes once it is recorded: one read tells both (a record dedupes)."""
 _APPLICATION_COMMAND = discord.InteractionType.application_command
@@ -151,25 +149,6 @@ def _readers(clock: Clock) -> tuple[Callable[[], float], Callable[[], float]]:
     return clock.monotonic, clock.time
 
 
-class _EscapeRoutes(dict[Any, bool]):
-    """Whether an error can escape ``bot.invoke`` when a command runs, per command seen.
-
-    Only a command's own error handler (``@command.error``) can raise out of discord.py's error
-    dispatch; a group's subcommand may have one. Worked out once per command (handlers are set
-    where commands are defined); bounded like :class:`_IdText`.
-    """
-
-    __slots__ = ()
-
-    def __missing__(self, command: Any) -> bool:
-        if len(self) >= _ID_TEXTS:
-            self.clear()
-        escapes = self[command] = hasattr(command, "on_error") or isinstance(
-            command, commands.GroupMixin
-        )
-        return escapes
-
-
 _REFUSED = app_commands.CheckFailure("The bot's interaction check refused the command.")
 
 
@@ -200,14 +179,29 @@ class CommandAuditor:
         self.installed = False
         self._id_text = _IdText()
         self._shapes = CommandShapes()
-        self._may_escape = _EscapeRoutes()
         tree = bot.tree
         self._before = HookSlot(bot, "_before_invoke", self._before_hook)
         self._after = HookSlot(bot, "_after_invoke", self._after_hook)
         self._invoke = HookSlot(bot, "invoke", self._invoke_hook)
         self._check = HookSlot(tree, "interaction_check", self._check_hook)
         self._on_error = HookSlot(tree, "on_error", self._error_hook)
-        self._slots = (self._before, self._after, self._invoke, self._check, self._on_error)
+        self._slots: tuple[HookSlot, ...] = (
+            self._before,
+            self._after,
+            self._invoke,
+            self._check,
+            self._on_error,
+        )
+        # The method the tree's task for an interaction runs: only there does an error that
+        # is not an AppCommandError show (discord.py dispatches nothing for it). Private, so
+        # nobody refills it (never re-checked); should a discord.py lack it, the rest works.
+        if callable(getattr(tree, "_call", None)):
+            self._slots += (HookSlot(tree, "_call", self._call_hook),)
+        else:
+            _log.warning(
+                "monitoring: this discord.py's CommandTree has no _call; app commands failing"
+                " with an error that is not an AppCommandError will not be recorded"
+            )
         self._tree_dict: dict[str, Any] = vars(tree)
         self._all_commands: dict[str, Any] = bot.all_commands
         self._waiters: list[asyncio.Task[None]] = []
@@ -275,29 +269,26 @@ class CommandAuditor:
         auditor = self
         before, after = self._before, self._after
         bot_dict = vars(self.bot)
-        may_escape = self._may_escape
 
-        async def guarded(ctx: commands.Context[Any], /) -> None:
+        async def monitored_invoke(ctx: commands.Context[Any], /) -> None:
+            if not auditor.installed:
+                await invoke(ctx)
+                return
+            # Before the command's hooks are called: a slot refilled since the last command has
+            # ours in front again in time for this one.
+            if bot_dict.get("_before_invoke") is not before.hook:
+                before.ensure()
+            if bot_dict.get("_after_invoke") is not after.hook:
+                after.ensure()
             try:
                 await invoke(ctx)
             except Exception as error:
-                # Only an error handler that raised gets here; discord.py dispatched nothing.
+                # discord.py dispatched nothing: an error that is not a CommandError raised by
+                # a check (the bot's, the cog's, the command's) or a before/after hook, or one an
+                # error handler raised. Recorded (unless the command was already), then the bot
+                # gets it as before.
                 auditor._escaped(ctx, error)
                 raise
-
-        def monitored_invoke(ctx: commands.Context[Any], /) -> Awaitable[None]:
-            # A plain function returning the awaitable bot.invoke awaits: no coroutine of its
-            # own for the common command.
-            if auditor.installed:
-                # Before the command's hooks are called: a slot refilled since the last command
-                # has ours in front again in time for this one.
-                if bot_dict.get("_before_invoke") is not before.hook:
-                    before.ensure()
-                if bot_dict.get("_after_invoke") is not after.hook:
-                    after.ensure()
-                if may_escape[ctx.command]:
-                    return guarded(ctx)
-            return invoke(ctx)  # type: ignore[no-any-return]
 
         return monitored_invoke
 
@@ -461,11 +452,13 @@ class CommandAuditor:
             is_command = interaction.type is _APPLICATION_COMMAND and auditor.installed
             if is_command:
                 extras = interaction.extras
+                # Once per run: a second pass (a bot check chained to an older hook of ours)
+                # does not restart the clock.
                 if _STARTED not in extras:
                     extras[_STARTED] = monotonic()
                     data: Any = interaction.data
                     if isinstance(all_commands.get(data["name"]), _HYBRID):
-                        auditor._watch_hybrid(interaction)
+                        auditor._ready_hybrid()
             if admits_all:
                 return True
             allowed = bool(await previous(interaction))
@@ -478,49 +471,39 @@ class CommandAuditor:
 
         return interaction_check
 
-    def _watch_hybrid(self, interaction: discord.Interaction[Any]) -> None:
-        """Ready a hybrid command run as a slash command, from inside the tree's task for it.
-
-        It goes through the bot's invoke hooks: check those slots. Its failures reach
-        ``command_error`` like a prefix run's, except when the command's local error handler
-        re-raises: the error then leaves the tree's task unhandled, and only the task's end
-        shows it, so the task is watched (a second pass through a hook of ours, for a bot
-        check chained to it, adds no second watch).
-        """
-        extras = interaction.extras
-        if extras.get(_WATCHED):
-            return
-        extras[_WATCHED] = True
+    def _ready_hybrid(self) -> None:
+        """Ready a hybrid command run as a slash command, from inside the tree's task for it: it
+        goes through the bot's invoke hooks, so check those slots."""
         try:
             self._before.ensure()
             self._after.ensure()
-            task = asyncio.current_task()
-            if task is not None:
-                task.add_done_callback(functools.partial(self._hybrid_task_done, interaction))
         except Exception as exc:
             self._internal_error("hybrid", exc)
 
-    def _hybrid_task_done(
-        self, interaction: discord.Interaction[Any], task: asyncio.Task[Any]
-    ) -> None:
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is None:
-            return
-        # Taking the exception stops asyncio reporting it when the task is collected: report
-        # it as the tree reports an error nobody handled.
-        data: Any = interaction.data or {}
-        _tree_log.error(
-            "Ignoring exception in command %r",
-            data.get("name"),
-            exc_info=(type(error), error, error.__traceback__),
-        )
-        if self.installed:
+    def _call_hook(self, call: Hook) -> Hook:
+        auditor = self
+
+        async def monitored_call(interaction: discord.Interaction[Any], /) -> None:
             try:
-                self._record_interaction(interaction, interaction.command, error)
-            except Exception as exc:
-                self._internal_error("hybrid task", exc)
+                await call(interaction)
+            except Exception as error:
+                # discord.py dispatches only AppCommandErrors (to the tree's on_error, next).
+                # Anything else raised before the command's code runs (the bot's tree check, a
+                # cog's interaction_check, a command's check), or by a local error handler,
+                # ends the tree's task with no event: recorded here (unless it was already),
+                # then it goes on as before.
+                if (
+                    auditor.installed
+                    and interaction.type is _APPLICATION_COMMAND
+                    and not isinstance(error, app_commands.AppCommandError)
+                ):
+                    try:
+                        auditor._record_interaction(interaction, interaction.command, error)
+                    except Exception as exc:
+                        auditor._internal_error("tree._call", exc)
+                raise
+
+        return monitored_call
 
     def _app_command_completed(self, interaction: discord.Interaction[Any], command: Any) -> bool:
         """The ``app_command_completion`` watch: record a successful slash command."""

@@ -153,11 +153,12 @@ async def test_a_hybrid_failure_re_raised_by_its_error_handler_is_recorded_by_ei
         ("brittle", False, "ValueError", 0.5),
     ]
     assert [r["parameters"] for r in rows] == [{"word": "prefix"}, {"word": "slash"}]
-    # Still reported, once, as an error nobody handled.
+    # Left to surface as it does without the cog: the tree's task ends with it (above), and
+    # nothing is logged in the tree's name (its on_error stays quiet: the command has a handler).
     slash_logs = [
         r for r in caplog.records if r.levelno >= logging.ERROR and "brittle" in r.getMessage()
     ]
-    assert len([r for r in slash_logs if r.name == "discord.app_commands.tree"]) == 1
+    assert [r for r in slash_logs if r.name == "discord.app_commands.tree"] == []
 
 
 # -- arguments stored whole ----------------------------------------------------------------------

@@ -102,11 +102,14 @@ async def test_invoke_hooks_set_before_load_run_as_without_the_cog(
 
 async def test_without_bot_hooks_unload_empties_the_slots(monitored: Monitored) -> None:
     assert monitored.bot._before_invoke is not None
+    assert {"invoke"} <= set(vars(monitored.bot))
+    assert {"interaction_check", "on_error", "_call"} <= set(vars(monitored.bot.tree))
     await monitored.bot.remove_cog("Monitoring")
     assert monitored.bot._before_invoke is None
     assert monitored.bot._after_invoke is None
-    assert "interaction_check" not in vars(monitored.bot.tree)
-    assert "on_error" not in vars(monitored.bot.tree)
+    assert "invoke" not in vars(monitored.bot)
+    for attribute in ("interaction_check", "on_error", "_call"):
+        assert attribute not in vars(monitored.bot.tree)
 
 
 async def test_tree_interaction_check_instance_attribute_is_chained_and_restored(
