@@ -1,8 +1,8 @@
-"""Errors that are not discord.py's command errors, raised before a command's body runs.
+"""Errors that are not discord.py's command errors, raised by a check or a hook.
 
 discord.py turns an error of a command's body into a ``CommandInvokeError`` (or an
-``app_commands.CommandInvokeError``) and dispatches it. An error a check, a before-invoke hook
-or a cog's own check raises is not wrapped: unless it is a ``CommandError`` (an
+``app_commands.CommandInvokeError``) and dispatches it. An error a check, a before- or
+after-invoke hook or a cog's own check raises is not wrapped: unless it is a ``CommandError`` (an
 ``AppCommandError`` for the tree), it escapes ``bot.invoke`` (the tree's task) and nothing is
 dispatched. Bots do this by accident (a blacklist check whose database query fails), which is
 exactly when the failure must be on record. Each such run is recorded once, as failed, with the
@@ -31,6 +31,7 @@ class Lookups(commands.Cog):
     def __init__(self) -> None:
         self.check_fails = False
         self.hook_fails = False
+        self.after_fails = False
         self.app_check_fails = False
 
     async def cog_check(self, ctx: commands.Context[Any]) -> bool:
@@ -41,6 +42,11 @@ class Lookups(commands.Cog):
     async def cog_before_invoke(self, ctx: commands.Context[Any]) -> None:
         if self.hook_fails:
             raise TimeoutError("settings lookup timed out")
+
+    async def cog_after_invoke(self, ctx: commands.Context[Any]) -> None:
+        # Runs before the bot's after hook (ours): raising here skips it.
+        if self.after_fails:
+            raise BufferError("usage counter full")
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         if self.app_check_fails:
@@ -173,6 +179,9 @@ async def test_command_and_cog_checks_and_before_hooks_that_raise_are_recorded(
     broken.bot_hook = True
     await dpytest.message("!plain")
     broken.bot_hook = False
+    lookups.after_fails = True
+    await dpytest.message("!profile")
+    lookups.after_fails = False
     await dpytest.message("!profile")
 
     assert outcomes(await m.rows()) == [
@@ -180,6 +189,7 @@ async def test_command_and_cog_checks_and_before_hooks_that_raise_are_recorded(
         ("profile", False, "ConnectionError", "blacklist lookup failed"),
         ("profile", False, "TimeoutError", "settings lookup timed out"),
         ("plain", False, "OSError", "hook failed"),
+        ("profile", False, "BufferError", "usage counter full"),
         ("profile", True, None, None),
     ]
 
