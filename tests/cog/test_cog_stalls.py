@@ -85,16 +85,30 @@ async def blocking(
     return Monitored(bot, cog, harness), blocked
 
 
-async def next_stall(m: Monitored, before: int) -> Stall:
-    """The stall recorded after ``before`` stalls, once the loop has beaten again."""
+async def next_stall(m: Monitored, before: int, marker: str) -> Stall:
+    """The stall blamed on ``marker``'s line among those recorded after the first ``before``,
+    once the loop has beaten again; there must be exactly one.
+
+    Other stalls are passed over: the threshold is 0.1 s, and a busy machine can hold the loop
+    up that long between two steps of a test (seen once in CI: 0.135 s with no command running,
+    just before a command blocked). They are not what these tests are about.
+    """
     monitor = m.cog.stall_monitor
     assert monitor is not None
+    where = f"{HERE.name}:{line_of(marker)} in "
     async with asyncio.timeout(10):  # A hang guard only.
-        # Polling: the stall is recorded by the monitor's next beat, which signals nothing.
-        while monitor.stalls_total <= before:  # noqa: ASYNC110
+        while True:
+            # Polling: the stall is recorded by the monitor's next beat, which signals nothing.
+            blamed = [
+                stall
+                for stall in monitor.stalls[before:]
+                if (stall.location or "").startswith(where)
+            ]
+            if blamed:
+                break
             await asyncio.sleep(INTERVAL)
-    assert monitor.stalls_total == before + 1, monitor.stalls
-    return monitor.stalls[-1]
+    assert len(blamed) == 1, monitor.stalls
+    return blamed[0]
 
 
 def assert_blamed(stall: Stall, slept: float, marker: str) -> None:
@@ -124,14 +138,14 @@ async def test_a_command_blocking_the_loop_is_blamed_on_its_line(
     said: list[VitalEvent] = []
     m.cog.vital_events.subscribe(said.append)
     await run_blocking(m, kind, seconds)
-    stall = await next_stall(m, 0)
+    stall = await next_stall(m, 0, "block-line")
     assert_blamed(stall, blocked[-1], "block-line")
     name = "block" if kind == "prefix" else "block_slash"
     assert (stall.command, stall.command_kind, stall.guild_id) == (name, kind, str(m.guild.id))
 
     report = await m.cog.system.health_check.get_full_health_report()
     section = report["event_loop"]
-    assert section["stalls"] == 1
+    assert section["stalls"] == m.cog.stall_monitor.stalls_total  # type: ignore[union-attr]
     worst = section["worst"]
     assert (worst["command"], worst["command_kind"]) == (name, kind)
     assert worst["location"] == stall.location
@@ -163,7 +177,7 @@ async def test_a_stall_outside_any_command_is_blamed_on_its_line(
 ) -> None:
     m, _ = blocking
     asyncio.get_running_loop().call_soon(background_work)
-    stall = await next_stall(m, 0)
+    stall = await next_stall(m, 0, "outside-line")
     assert (stall.command, stall.command_kind, stall.guild_id) == (None, None, None)
     assert stall.location == f"{HERE.name}:{line_of('outside-line')} in background_work"
     assert 0.3 <= stall.duration <= 0.3 + INTERVAL + SLACK
@@ -176,7 +190,7 @@ async def test_stalls_are_stored_and_shown_per_command(
     for seconds in (0.25, 0.3):
         before = m.cog.stall_monitor.stalls_total  # type: ignore[union-attr]
         await dpytest.message(f"!block {seconds}")
-        await next_stall(m, before)
+        await next_stall(m, before, "block-line")
     await m.db.flush()
     storage = await m.db.storage()
     rows = await storage.loop_stalls(guild_id=str(m.guild.id))
@@ -218,7 +232,7 @@ async def test_metrics_show_the_loop_lag_and_the_stalls_per_command(
     m, blocked = blocking
     before = m.cog.stall_monitor.stalls_total  # type: ignore[union-attr]
     await dpytest.message("!block 0.25")
-    await next_stall(m, before)
+    await next_stall(m, before, "block-line")
     await m.cog.system.health_check.get_full_health_report()
     async with MetricsServer(m.cog.system, "127.0.0.1", 0) as server:
         found = samples(await scrape(server.url))
